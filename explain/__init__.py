@@ -1,0 +1,1 @@
+"""artkg.explain (see the project issues for its roadmap)."""

@@ -1,0 +1,151 @@
+"""``kgbuild``: build artkg graph directories from Wikidata, RDF files, WikiArt, ArtGraph or the synthetic world."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from artkg._cli_common import emit, friendly_errors, setup_logging
+from artkg.kg.influence import Direction
+
+kgbuild_app = typer.Typer(
+    name="kgbuild",
+    help="Build an artkg graph directory (triples, Oxigraph store, PyG HeteroData, id maps, manifest).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+OutOption = typer.Option(..., "--out", "-o", help="Graph directory to write (created if missing).")
+JsonOption = typer.Option(False, "--json", help="Print the manifest as JSON instead of a summary.")
+VerboseOption = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr (-vv: queries).")
+QuietOption = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr.")
+NoStoreOption = typer.Option(False, "--no-store", help="Skip the Oxigraph store (graph.nt and the tensors only).")
+
+
+def _summary(manifest: dict) -> str:
+    counts = manifest["counts"]
+    nodes = ", ".join(f"{n:,} {t}" for t, n in counts["nodes"].items())
+    edges = "\n".join(f"  {k.replace('__', ' -', 1).replace('__', '-> ')}: {n:,}" for k, n in counts["edges"].items())
+    return f"built {manifest['source']['kind']} graph: {manifest['triples']:,} triples\nnodes: {nodes}\nedges:\n{edges}"
+
+
+@kgbuild_app.command(epilog="Examples:\n\n  kgbuild wikidata Q5582 \"Paul Cézanne\" --hops 2 --out vangogh\n\n"
+                            "  kgbuild wikidata --seeds-file painters.txt --endpoint http://127.0.0.1:7878/query --out g")
+@friendly_errors
+def wikidata(
+    seeds: Optional[List[str]] = typer.Argument(None, help="Seed artists: QIDs (Q5582), IRIs or exact labels."),
+    out: Path = OutOption,
+    seeds_file: Optional[Path] = typer.Option(None, "--seeds-file", help="File with one seed per line (# comments)."),
+    hops: int = typer.Option(1, "--hops", help="Steps to expand along influence (P737) from the seeds."),
+    direction: Direction = typer.Option(Direction.influencers, "--direction",
+                                        help="Expand towards influencers (who influenced) or the influenced."),
+    endpoint: str = typer.Option("https://query.wikidata.org/sparql", "--endpoint", help="SPARQL endpoint URL."),
+    max_artworks: int = typer.Option(20, "--max-artworks", help="Artworks fetched per artist (with image first); 0: none."),
+    lang: List[str] = typer.Option(["en"], "--lang", help="Label languages, in order of preference."),
+    batch_size: int = typer.Option(50, "--batch-size", help="Entities per VALUES block."),
+    no_references: bool = typer.Option(False, "--no-references", help="Skip the P737 statements' references."),
+    offline: bool = typer.Option(False, "--offline", help="Answer only from the cache in OUT/raw (no network)."),
+    timeout: float = typer.Option(65.0, "--timeout", help="Seconds per query (Wikidata stops queries at 60 s)."),
+    tries: int = typer.Option(6, "--tries", help="Attempts per query (429/503/time-outs are retried)."),
+    no_store: bool = NoStoreOption,
+    as_json: bool = JsonOption,
+    verbose: int = VerboseOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Crawl Wikidata-style SPARQL: P737 influence plus student-of, movement, genre, life dates and artworks."""
+    from artkg.kg.builders import build_graph
+    from artkg.kg.wikidata import WikidataConfig, read_seeds_file
+
+    setup_logging(verbose, quiet)
+    all_seeds = list(seeds or []) + (read_seeds_file(seeds_file) if seeds_file else [])
+    config = WikidataConfig(endpoint=endpoint, hops=hops, direction=direction, max_artworks=max_artworks,
+                            languages=tuple(lang), batch_size=batch_size, references=not no_references,
+                            offline=offline, timeout=timeout, max_tries=tries)
+    manifest = build_graph("wikidata", out, seeds=all_seeds, config=config, progress=not quiet,
+                           build_store=not no_store)
+    emit(manifest, as_json, _summary)
+
+
+@kgbuild_app.command(epilog="Example:\n\n  kgbuild rdf paintings.ttl --out paintings")
+@friendly_errors
+def rdf(
+    file: Path = typer.Argument(..., help="N-Triples, Turtle, N-Quads, TriG or RDF/XML using the Wikidata vocabulary."),
+    out: Path = OutOption,
+    fmt: Optional[str] = typer.Option(None, "--format", help="nt | turtle | nquads | trig | xml (default: from the extension)."),
+    no_store: bool = NoStoreOption,
+    as_json: bool = JsonOption,
+    verbose: int = VerboseOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Import an RDF file (wdt:P737, wdt:P170 … as in Wikidata; entities may have any IRI)."""
+    from artkg.kg.builders import build_graph
+
+    setup_logging(verbose, quiet)
+    emit(build_graph("rdf", out, path=file, fmt=fmt, build_store=not no_store), as_json, _summary)
+
+
+@kgbuild_app.command(epilog="Example:\n\n  kgbuild wikiart ../shared/data/wikiart/artgan --out wikiart")
+@friendly_errors
+def wikiart(
+    directory: Path = typer.Argument(..., help="Folder of the ArtGAN WikiArt split files (style_train.csv, genre_class.txt …)."),
+    out: Path = OutOption,
+    no_store: bool = NoStoreOption,
+    as_json: bool = JsonOption,
+    verbose: int = VerboseOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Import WikiArt: artist and style from each image path, genre from the genre split; splits.json keeps the splits."""
+    from artkg.kg.builders import build_graph
+
+    setup_logging(verbose, quiet)
+    emit(build_graph("wikiart", out, path=directory, build_store=not no_store), as_json, _summary)
+
+
+@kgbuild_app.command(epilog="Example:\n\n  kgbuild artgraph artgraph-raw/ --out artgraph")
+@friendly_errors
+def artgraph(
+    directory: Path = typer.Argument(..., help="ArtGraph OGB-style export: mapping/ and raw/relations/."),
+    out: Path = OutOption,
+    no_store: bool = NoStoreOption,
+    as_json: bool = JsonOption,
+    verbose: int = VerboseOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Import ArtGraph's raw export (v1 or v2 relation names) into the artkg schema."""
+    from artkg.kg.builders import build_graph
+
+    setup_logging(verbose, quiet)
+    emit(build_graph("artgraph", out, path=directory, build_store=not no_store), as_json, _summary)
+
+
+@kgbuild_app.command(epilog="Example:\n\n  kgbuild synth --artists 300 --seed 0 --out world")
+@friendly_errors
+def synth(
+    out: Path = OutOption,
+    artists: int = typer.Option(300, "--artists", help="Number of artists."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (the world is deterministic per seed)."),
+    image_size: int = typer.Option(64, "--image-size", help="Side of the rendered artwork images, in pixels."),
+    works_per_artist: float = typer.Option(10.0, "--works-per-artist", help="Mean artworks per artist."),
+    no_images: bool = typer.Option(False, "--no-images", help="Skip rendering images."),
+    no_store: bool = NoStoreOption,
+    as_json: bool = JsonOption,
+    verbose: int = VerboseOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Generate the offline art world: planted influence, styles, movements, genres, rendered images."""
+    from artkg.kg.builders import build_graph
+
+    setup_logging(verbose, quiet)
+    if artists <= 5:
+        raise typer.BadParameter("the world needs more than 5 artists", param_hint="--artists")
+    manifest = build_graph("synth", out, artists=artists, seed=seed, image_size=image_size,
+                           works_per_artist=works_per_artist, images=not no_images, progress=not quiet,
+                           build_store=not no_store)
+    emit(manifest, as_json, _summary)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    kgbuild_app()

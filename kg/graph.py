@@ -1,0 +1,162 @@
+"""Load a graph directory as a PyG ``HeteroData`` with its id maps, labels and evidence."""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import unicodedata
+from functools import cached_property
+from pathlib import Path
+
+import torch
+
+from artkg.kg import schema as S
+from artkg.kg.errors import InputError, NotFoundError
+from artkg.kg.graphdir import FORMAT_VERSION, GraphDir
+
+
+class KnowledgeGraph:
+    """A loaded graph directory.
+
+    ``data`` is the ``HeteroData`` (forward edges plus ``rev_*`` reverse edges), ``iris[t]`` and
+    ``labels[t]`` give each node type's IRIs and labels in index order, ``evidence`` has one record
+    per ``(artist, influenced_by, artist)`` edge.
+    """
+
+    def __init__(self, root: str | Path):
+        self.dir = GraphDir(root)
+        if not self.dir.root.is_dir():
+            raise InputError(f"no graph directory at {self.dir.root}",
+                             "build one first, e.g. `kgbuild synth --out world`")
+        self.manifest = self.dir.manifest()
+        if self.manifest.get("format_version") != FORMAT_VERSION:
+            raise InputError(f"{root} was written by artkg {self.manifest.get('artkg_version')} in an "
+                             f"incompatible format", "rebuild it with this version of kgbuild")
+        from safetensors.torch import load_file  # safetensors: no pickle involved
+
+        self._tensors = load_file(str(self.dir.processed / "tensors.safetensors"))
+        nodes = json.loads((self.dir.processed / "nodes.json").read_text(encoding="utf-8"))
+        self.iris: dict[str, list[str]] = {t: v["iri"] for t, v in nodes.items()}
+        self.labels: dict[str, list[str | None]] = {t: v["label"] for t, v in nodes.items()}
+        self.descriptions: dict[str, list[str | None]] = {t: v["description"] for t, v in nodes.items()}
+        self.images: list[str | None] = nodes.get("artwork", {}).get("image", [])
+
+    @property
+    def root(self) -> Path:
+        return self.dir.root
+
+    @cached_property
+    def evidence(self) -> list[dict]:
+        return json.loads((self.dir.processed / "evidence.json").read_text(encoding="utf-8"))
+
+    def num_nodes(self, node_type: str) -> int:
+        return len(self.iris.get(node_type, []))
+
+    def edge_index(self, key: tuple[str, str, str]) -> torch.Tensor:
+        """Forward edges of one type as a (2, E) long tensor (empty if the graph has none)."""
+        return self._tensors.get(f"edge/{key[0]}/{key[1]}/{key[2]}", torch.empty(2, 0, dtype=torch.long))
+
+    @cached_property
+    def data(self):
+        """The graph as ``HeteroData`` with reverse edges; ``validate()`` passes."""
+        from torch_geometric.data import HeteroData
+
+        data = HeteroData()
+        for t, iris in self.iris.items():
+            data[t].num_nodes = len(iris)
+        for name, tensor in self._tensors.items():
+            kind, *parts = name.split("/")
+            if kind == "edge":
+                data[tuple(parts)].edge_index = tensor
+            elif kind == "node":
+                data[parts[0]][parts[1]] = tensor
+        data = add_reverse_edges(data)
+        data.validate(raise_on_error=True)
+        return data
+
+    # ------------------------------------------------------------ lookups
+    @cached_property
+    def _iri_index(self) -> dict[str, dict[str, int]]:
+        return {t: {iri: i for i, iri in enumerate(iris)} for t, iris in self.iris.items()}
+
+    def index_of(self, node_type: str, iri: str) -> int | None:
+        return self._iri_index.get(node_type, {}).get(iri)
+
+    def label_of(self, node_type: str, index: int) -> str:
+        label = self.labels[node_type][index]
+        return label if label is not None else S.local_name(self.iris[node_type][index])
+
+    def resolve(self, node_type: str, query: str) -> int:
+        """Index of a node given as an IRI, a QID/local name or an exact label.
+
+        A label must match exactly (after Unicode normalisation); if it does not, or if it is
+        ambiguous, the error lists the closest labels with their ids.
+        """
+        query = query.strip()
+        if node_type not in self.iris or not self.iris[node_type]:
+            raise NotFoundError(f"the graph at {self.root} has no {node_type} nodes",
+                                "build a graph that includes them")
+        found = self.index_of(node_type, query.strip("<>"))
+        if found is not None:
+            return found
+        by_local = self._by_local_name(node_type).get(query)
+        if by_local is not None and len(by_local) == 1:
+            return by_local[0]
+        by_label = self._by_label(node_type)
+        hits = by_label.get(_norm(query), [])
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            options = "; ".join(f"{self.label_of(node_type, i)} = {S.local_name(self.iris[node_type][i])}"
+                                for i in hits[:8])
+            raise NotFoundError(f"{len(hits)} {node_type}s are labelled {query!r}: {options}",
+                                "pass the id (IRI or QID) instead of the label")
+        close = difflib.get_close_matches(_norm(query), list(by_label), n=5, cutoff=0.6)
+        if not close:  # also try a case-insensitive substring, useful for surnames
+            needle = _norm(query).casefold()
+            close = [k for k in by_label if needle and needle in k.casefold()][:5]
+        suggestion = ", ".join(f"{self.label_of(node_type, by_label[c][0])!r} "
+                               f"({S.local_name(self.iris[node_type][by_label[c][0]])})" for c in close)
+        raise NotFoundError(f"no {node_type} {query!r} in {self.root}",
+                            f"did you mean {suggestion}?" if close else
+                            f"give an IRI, a QID or an exact label (try `artkg info {self.root}`)")
+
+    @cached_property
+    def _label_maps(self) -> dict[str, dict[str, list[int]]]:
+        return {}
+
+    def _by_label(self, node_type: str) -> dict[str, list[int]]:
+        if node_type not in self._label_maps:
+            table: dict[str, list[int]] = {}
+            for i, label in enumerate(self.labels[node_type]):
+                if label:
+                    table.setdefault(_norm(label), []).append(i)
+            self._label_maps[node_type] = table
+        return self._label_maps[node_type]
+
+    def _by_local_name(self, node_type: str) -> dict[str, list[int]]:
+        key = "local:" + node_type
+        if key not in self._label_maps:
+            table: dict[str, list[int]] = {}
+            for i, iri in enumerate(self.iris[node_type]):
+                table.setdefault(S.local_name(iri), []).append(i)
+            self._label_maps[key] = table
+        return self._label_maps[key]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+
+
+def add_reverse_edges(data):
+    """Add a ``rev_<rel>`` edge type for every edge type. ``merge=False`` matters: with the
+    default, same-type relations such as ``influenced_by`` would be symmetrised in place and
+    the graph would forget who influenced whom."""
+    from torch_geometric.transforms import ToUndirected
+
+    return ToUndirected(merge=False)(data)  # transforms work on a (shallow) copy
+
+
+def load_graph(root: str | Path) -> KnowledgeGraph:
+    """Load a graph directory (see :mod:`artkg.kg.graphdir`)."""
+    return KnowledgeGraph(root)

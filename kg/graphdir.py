@@ -1,0 +1,164 @@
+"""The graph directory: the unit users build, pass around and load.
+
+Layout::
+
+    GRAPH_DIR/
+      manifest.json            counts, source, query hashes, date, artkg and schema versions
+      raw/                     raw source responses (SPARQL JSON by sha256(endpoint+query))
+      graph.nt                 all triples, sorted N-Triples (Wikidata vocabulary)
+      store/                   an Oxigraph store of graph.nt, for SPARQL (``wdt:P737+`` …)
+      processed/
+        tensors.safetensors    edge indices and numeric node attributes
+        nodes.json             per node type: IRIs (index order), labels, descriptions; artwork images
+        evidence.json          one record per (artist, influenced_by, artist) edge, same order
+
+Derived parts are built in ``.staging/`` and moved into place; ``manifest.json`` is written
+last, so a directory without it is an unfinished build (its ``raw/`` cache is kept for resuming).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pyoxigraph as ox
+from safetensors.numpy import save_file
+
+from artkg._version import __version__
+from artkg.kg import schema as S
+from artkg.kg.atomic import replace_dir, write_json
+from artkg.kg.errors import InputError
+from artkg.kg.process import ProcessedGraph, process_ntriples
+from artkg.kg.triples import TripleSet
+
+log = logging.getLogger("artkg")
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+class GraphDir:
+    """Paths of a graph directory and the steps that fill it."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    raw = property(lambda self: self.root / "raw")
+    ntriples = property(lambda self: self.root / "graph.nt")
+    store = property(lambda self: self.root / "store")
+    processed = property(lambda self: self.root / "processed")
+    manifest_path = property(lambda self: self.root / MANIFEST)
+    staging = property(lambda self: self.root / ".staging")
+
+    def prepare(self, overwrite_other_source: str | None = None) -> None:
+        """Create the directory; refuse to mix into a graph built from another source."""
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(f"{self.root} exists and is not a directory", "choose another --out")
+        if self.manifest_path.exists() and overwrite_other_source:
+            old = json.loads(self.manifest_path.read_text())
+            if old.get("source", {}).get("kind") not in (None, overwrite_other_source):
+                raise InputError(
+                    f"{self.root} already holds a graph built by `kgbuild {old['source']['kind']}`",
+                    "choose another --out, or delete that directory first")
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def manifest(self) -> dict:
+        if not self.manifest_path.exists():
+            hint = "(its raw/ cache is kept: rerun the same kgbuild command to resume)" if self.raw.exists() else ""
+            raise InputError(f"{self.root} is not a finished artkg graph directory (no {MANIFEST}) {hint}".strip(),
+                             "build one with `kgbuild synth|wikidata|rdf|wikiart|artgraph ... --out DIR`")
+        return json.loads(self.manifest_path.read_text())
+
+    def finalize(self, triples: TripleSet, *, source: dict, queries: list[str] | None = None,
+                 extra: dict | None = None, build_store: bool = True,
+                 languages: tuple[str, ...] = ("en",)) -> dict:
+        """Write graph.nt, the store and the processed graph atomically, then the manifest."""
+        if len(triples) == 0:
+            raise InputError(f"the {source.get('kind', 'source')} build produced no triples",
+                             "check the seeds/inputs: nothing matched the artkg schema")
+        t0 = time.perf_counter()
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+        self.staging.mkdir(parents=True)
+        nt = self.staging / "graph.nt"
+        n_triples = triples.write_ntriples(nt)
+        graph = process_ntriples(nt, source=_source_name(source), languages=languages)
+        if not graph.nodes:
+            raise InputError("no triple matched the artkg schema (no artist, artwork or class node)",
+                             "the input must use the Wikidata vocabulary (wdt:P170, wdt:P737 …); see `artkg schema`")
+        save_processed(graph, self.staging / "processed")
+        if build_store:
+            store = ox.Store(str(self.staging / "store"))
+            store.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
+            store.flush()
+            del store
+        # Move the derived parts into place; the manifest last marks the build complete.
+        if self.manifest_path.exists():
+            self.manifest_path.unlink()
+        replace_dir(self.staging / "processed", self.processed)
+        if build_store:
+            replace_dir(self.staging / "store", self.store)
+        elif self.store.exists():
+            shutil.rmtree(self.store)
+        nt.replace(self.ntriples)
+        shutil.rmtree(self.staging)
+        manifest = {
+            "artkg_version": __version__,
+            "format_version": FORMAT_VERSION,
+            "schema_version": S.SCHEMA_VERSION,
+            "schema_fingerprint": S.schema_fingerprint(),
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "source": source,
+            "queries": sorted(queries or []),
+            "triples": n_triples,
+            "counts": graph.counts(),
+            "skipped": graph.skipped,
+            "id_map_hash": id_map_hash(graph.nodes),
+            "store": build_store,
+            **(extra or {}),
+        }
+        write_json(self.manifest_path, manifest)
+        log.info("graph written to %s: %d triples, %s (%.1f s)", self.root, n_triples,
+                 ", ".join(f"{n} {t}" for t, n in manifest["counts"]["nodes"].items()), time.perf_counter() - t0)
+        return manifest
+
+
+def _source_name(source: dict) -> str:
+    kind = source.get("kind", "unknown")
+    where = source.get("endpoint") or source.get("path")
+    return f"{kind}:{where}" if where else kind
+
+
+def id_map_hash(nodes: dict[str, list[str]]) -> str:
+    """Hash of the IRI ↔ index maps: indices built on another graph are detected by it."""
+    h = hashlib.sha256()
+    for t in sorted(nodes):
+        h.update(t.encode() + b"\0")
+        for iri in nodes[t]:
+            h.update(iri.encode() + b"\n")
+    return h.hexdigest()[:20]
+
+
+def save_processed(graph: ProcessedGraph, out: Path) -> None:
+    """Tensors as safetensors, maps and evidence as JSON: loading never unpickles anything."""
+    out.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, np.ndarray] = {}
+    for (src, rel, dst), index in graph.edges.items():
+        tensors[f"edge/{src}/{rel}/{dst}"] = np.ascontiguousarray(index, dtype=np.int64)
+    for t, attrs in graph.node_attrs.items():
+        for name, values in attrs.items():
+            tensors[f"node/{t}/{name}"] = np.ascontiguousarray(values)
+    save_file(tensors, str(out / "tensors.safetensors"), metadata={"artkg": __version__})
+    nodes = {
+        t: {"iri": iris, "label": graph.labels[t], "description": graph.descriptions[t]}
+        for t, iris in graph.nodes.items()
+    }
+    if "artwork" in nodes:
+        nodes["artwork"]["image"] = graph.images
+    write_json(out / "nodes.json", nodes, indent=None)
+    write_json(out / "evidence.json", graph.evidence, indent=None)

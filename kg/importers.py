@@ -1,0 +1,262 @@
+"""Importers for published art datasets: they emit triples in the artkg schema's vocabulary.
+
+* WikiArt (ArtGAN "WikiArt Dataset (Refined)" split files): the image path
+  ``<Style>/<artist-slug>_<title-slug>.jpg`` gives the style and the artist; the genre split gives
+  the genre; a trailing ``-YYYY`` in the title slug gives the inception year.
+* ArtGraph (OGB-style raw export of its Neo4j graph): ``mapping/<type>_entidx2name.csv`` and
+  ``raw/relations/<src>___<rel>___<dst>/edge.csv``, v1 or v2 relation names.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from artkg.kg import schema as S
+from artkg.kg.errors import InputError
+from artkg.kg.triples import TripleSet
+
+log = logging.getLogger("artkg")
+
+WIKIART_NS = "https://w3id.org/artkg/wikiart/"
+WIKIART_ARTIST_NS = "https://www.wikiart.org/en/"
+ARTGRAPH_NS = "https://w3id.org/artkg/artgraph/"
+XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+
+
+def _iri(base: str, *parts: str) -> ox.NamedNode:
+    return ox.NamedNode(base + "/".join(quote(p, safe="-_.~()") for p in parts))
+
+
+def _label(node: ox.NamedNode, text: str, triples: TripleSet) -> None:
+    triples.add(node, S.RDFS_LABEL, ox.Literal(text, language="en"))
+
+
+def _year_literal(year: int) -> ox.Literal:
+    return ox.Literal(f"{year:04d}-01-01T00:00:00Z", datatype=XSD_DATETIME)
+
+
+def slug_to_name(slug: str) -> str:
+    """``vincent-van-gogh`` → ``Vincent Van Gogh`` (WikiArt slugs lose the original casing)."""
+    return " ".join(w.capitalize() for w in re.split(r"[-_]+", slug) if w)
+
+
+# ---------------------------------------------------------------------- WikiArt
+def _read_class_names(path: Path) -> dict[int, str]:
+    names = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            idx, name = line.strip().split(" ", 1)
+            names[int(idx)] = name.strip()
+    return names
+
+
+def _read_split(path: Path) -> list[tuple[str, int]]:
+    """Rows ``path,label`` or ``path,,label`` (the artist files, after a header and a blank line)."""
+    rows = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        for line_no, row in enumerate(csv.reader(fh), start=1):
+            if not row or not row[0].strip() or row[0].startswith("(Path"):
+                continue
+            label = row[-1].strip()
+            if not label.lstrip("-").isdigit():
+                raise InputError(f"{path}:{line_no}: expected `path,class_index`, got {','.join(row)[:80]!r}",
+                                 "pass the ArtGAN WikiArt split folder (style_train.csv, genre_class.txt …)")
+            rows.append((row[0].strip(), int(label)))
+    return rows
+
+
+def _find(directory: Path, stem: str) -> Path | None:
+    for suffix in ("", ".csv", ".txt"):
+        if (directory / f"{stem}{suffix}").is_file():
+            return directory / f"{stem}{suffix}"
+    return None
+
+
+def wikiart_triples(directory: str | Path) -> tuple[TripleSet, dict]:
+    """Triples and the published train/val splits from the ArtGAN WikiArt split files."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"no such directory: {directory}", "pass the folder with style_train.csv, genre_train.csv …")
+    tasks = {}
+    for task in ("style", "genre", "artist"):
+        classes = _find(directory, f"{task}_class")
+        splits = {s: _find(directory, f"{task}_{s}") for s in ("train", "val")}
+        if classes and any(splits.values()):
+            tasks[task] = (_read_class_names(classes), {s: p for s, p in splits.items() if p})
+    if "style" not in tasks and "genre" not in tasks:
+        raise InputError(f"{directory} has no WikiArt split files",
+                         "expected style_class.txt with style_train.csv/style_val.csv, or genre_class + genre_*.csv")
+
+    triples = TripleSet()
+    artists: dict[str, ox.NamedNode] = {}
+    artworks: dict[str, ox.NamedNode] = {}
+    split_members: dict[str, dict[str, list[str]]] = {}
+    artist_names: dict[str, str] = {}
+    p170, p18, p571, p136, style_p = (ox.NamedNode(S.WDT + "P170"), ox.NamedNode(S.WDT + "P18"),
+                                     ox.NamedNode(S.WDT + "P571"), ox.NamedNode(S.WDT + "P136"),
+                                     ox.NamedNode(S.AKG + "style"))
+    class_nodes: dict[tuple[str, int], ox.NamedNode] = {}
+    for task, (names, splits) in tasks.items():
+        for idx, name in names.items():
+            if task == "artist":
+                continue
+            node = _iri(WIKIART_NS, task, name)
+            class_nodes[(task, idx)] = node
+            _label(node, name.replace("_", " "), triples)
+        for split, path in splits.items():
+            members = split_members.setdefault(task, {}).setdefault(split, [])
+            for rel_path, idx in _read_split(path):
+                folder, _, file_name = rel_path.rpartition("/")
+                stem = file_name.rsplit(".", 1)[0]
+                artist_slug, _, title_slug = stem.partition("_")
+                work = artworks.get(rel_path)
+                if work is None:
+                    work = artworks[rel_path] = _iri(WIKIART_ARTIST_NS, artist_slug, title_slug)
+                    artist = artists.get(artist_slug)
+                    if artist is None:
+                        artist = artists[artist_slug] = _iri(WIKIART_ARTIST_NS, artist_slug)
+                    triples.add(work, p170, artist)
+                    triples.add(work, p18, _iri(WIKIART_NS + "image/", *rel_path.split("/")))
+                    _label(work, slug_to_name(re.sub(r"(-\d{4})?(\(\d+\))?$", "", title_slug)) or title_slug, triples)
+                    year = re.search(r"-(\d{4})(\(\d+\))?$", title_slug)
+                    if year and 1000 <= int(year.group(1)) <= 2030:
+                        triples.add(work, p571, _year_literal(int(year.group(1))))
+                    if folder:  # the image folder is the style, whichever split named the file
+                        style = _iri(WIKIART_NS, "style", folder)
+                        triples.add(work, style_p, style)
+                        _label(style, folder.replace("_", " "), triples)
+                if task == "genre":
+                    triples.add(work, p136, class_nodes[(task, idx)])
+                elif task == "artist":
+                    artist_names[artist_slug] = names.get(idx, "").replace("_", " ")
+                members.append(work.value)
+    for slug, node in artists.items():
+        _label(node, artist_names.get(slug) or slug_to_name(slug), triples)
+    splits = {task: {s: sorted(set(v)) for s, v in by_split.items()} for task, by_split in split_members.items()}
+    return triples, splits
+
+
+# ---------------------------------------------------------------------- ArtGraph
+# (src, rel, dst) of ArtGraph (v1 and v2 relation names) → (artkg predicate, reversed?, src type, dst type)
+_ARTGRAPH_REL: dict[tuple[str, str], tuple[str, bool]] = {}
+for _rels, _pred, _rev in [
+    (("author", "createdby"), S.WDT + "P170", False),
+    (("style", "hasstyle"), S.AKG + "style", False),
+    (("genre", "hasgenre"), S.WDT + "P136", False),
+    (("media", "madeof"), S.WDT + "P186", False),
+    (("about",), S.WDT + "P180", False),
+    (("period", "hasperiod"), S.AKG + "period", False),
+    (("serie", "partof"), S.AKG + "serie", False),
+    (("elicits",), S.AKG + "elicits", False),
+]:
+    for _rel in _rels:
+        _ARTGRAPH_REL[("artwork", _rel)] = (_pred, _rev)
+for _rels, _pred, _rev in [
+    # ArtGraph's (a)-[:influenced]->(b) reads "a influenced b", i.e. b wdt:P737 a.
+    (("influenced",), S.WDT + "P737", True),
+    (("teacher", "trainedby"), S.WDT + "P1066", False),
+    (("movement", "belongstomovement"), S.WDT + "P135", False),
+    (("field", "belongstofield"), S.AKG + "field", False),
+    (("training", "relatedtoschool"), S.AKG + "training", False),
+    (("patrons", "haspatron"), S.AKG + "patron", False),
+    (("subject", "hassubject"), S.AKG + "subject", False),
+]:
+    for _rel in _rels:
+        _ARTGRAPH_REL[("artist", _rel)] = (_pred, _rev)
+_ARTGRAPH_REL[("people", "patrons")] = (S.AKG + "patron", True)
+
+# ArtGraph node type → artkg node type (only where they differ).
+ARTGRAPH_TYPES = {"media": "material", "tag": "subject", "gallery": "collection", "city": "place",
+                  "country": "place", "people": "patron"}
+
+
+def _artgraph_predicate(src: str, rel: str, dst: str) -> tuple[str, bool] | None:
+    if (src, rel) in _ARTGRAPH_REL:
+        return _ARTGRAPH_REL[(src, rel)]
+    if src == "artwork" and rel in ("locatedin", "completedin"):
+        return (S.WDT + "P195", False) if dst == "gallery" else (S.WDT + "P276", False)
+    if src == "gallery" and dst in ("city", "country"):
+        return S.WDT + "P131", False
+    if src == "city" and dst == "country":
+        return S.WDT + "P17", False
+    return None
+
+
+def _read_mapping(path: Path) -> dict[int, str]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise InputError(f"{path} is empty", "export the mapping with `ent idx,ent name` rows")
+    start = 0 if rows[0][0].strip().isdigit() else 1
+    try:
+        return {int(r[0]): ",".join(r[1:]).strip() for r in rows[start:] if r}
+    except ValueError:
+        raise InputError(f"{path} is not an OGB mapping file (`ent idx,ent name`)", "check the ArtGraph export") from None
+
+
+def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
+    """Triples from an ArtGraph OGB-style raw export, plus its artwork splits when present."""
+    directory = Path(directory)
+    mapping_dir = directory / "mapping"
+    relations_dir = directory / "raw" / "relations"
+    if not mapping_dir.is_dir() or not relations_dir.is_dir():
+        raise InputError(f"{directory} is not an ArtGraph raw export",
+                         "expected mapping/<type>_entidx2name.csv and raw/relations/<src>___<rel>___<dst>/edge.csv")
+    names: dict[str, dict[int, str]] = {}
+    for path in sorted(mapping_dir.glob("*_entidx2name.csv")):
+        names[path.name[: -len("_entidx2name.csv")].lower()] = _read_mapping(path)
+    if "artwork" not in names and "artist" not in names:
+        raise InputError(f"{mapping_dir} has no artwork or artist mapping", "check the ArtGraph export")
+
+    def node(ag_type: str, idx: int) -> ox.NamedNode:
+        return _iri(ARTGRAPH_NS, ARTGRAPH_TYPES.get(ag_type, ag_type), names[ag_type][idx])
+
+    triples = TripleSet()
+    skipped: Counter = Counter()
+    for rel_dir in sorted(p for p in relations_dir.iterdir() if p.is_dir()):
+        parts = rel_dir.name.split("___")
+        if len(parts) != 3:
+            raise InputError(f"unexpected relation folder {rel_dir.name}", "name it <src>___<rel>___<dst>")
+        src, rel, dst = (p.lower() for p in parts)
+        mapped = _artgraph_predicate(src, rel, dst)
+        if mapped is None or src not in names or dst not in names:
+            skipped[rel_dir.name] += 1
+            continue
+        predicate, reverse = mapped
+        pred_node = ox.NamedNode(predicate)
+        with open(rel_dir / "edge.csv", encoding="utf-8", newline="") as fh:
+            for line_no, row in enumerate(csv.reader(fh), start=1):
+                if not row:
+                    continue
+                try:
+                    a, b = node(src, int(row[0])), node(dst, int(row[1]))
+                except (ValueError, KeyError, IndexError):
+                    raise InputError(f"{rel_dir / 'edge.csv'}:{line_no}: bad edge row {row!r}",
+                                     "each row must be `src_idx,dst_idx` with ids from the mapping files") from None
+                triples.add(*((b, pred_node, a) if reverse else (a, pred_node, b)))
+    for ag_type, table in names.items():
+        for idx, name in table.items():
+            text = name.rsplit(".", 1)[0] if ag_type == "artwork" else name
+            if ag_type in ("artist", "artwork"):
+                text = slug_to_name(text.split("_", 1)[-1] if ag_type == "artwork" else text)
+            _label(node(ag_type, idx), text, triples)
+    if skipped:
+        log.warning("skipped ArtGraph relations outside the artkg schema: %s", ", ".join(sorted(skipped)))
+    splits = {}
+    split_dir = directory / "split"
+    if "artwork" in names and split_dir.is_dir():
+        by_name = {name: node("artwork", idx).value for idx, name in names["artwork"].items()}
+        for split in ("train", "valid", "test"):
+            path = split_dir / f"{split}.csv"
+            if path.is_file():
+                with open(path, encoding="utf-8", newline="") as fh:
+                    rows = [r for r in csv.reader(fh) if r]
+                members = [by_name[r[-1]] for r in rows if r[-1] in by_name]
+                splits.setdefault("artwork", {})[split] = sorted(set(members))
+    return triples, {"splits": splits, "skipped_relations": sorted(skipped)}

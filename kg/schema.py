@@ -1,0 +1,192 @@
+"""The artkg graph schema: node types, edge types and the RDF predicates behind them.
+
+Every builder (Wikidata, RDF files, WikiArt splits, ArtGraph exports, the synthetic world)
+writes triples in the *Wikidata vocabulary* (``wdt:P…`` direct properties, ``rdfs:label``,
+``schema:description``); a few relations Wikidata has no property for (a WikiArt *style*,
+ArtGraph's extra facets) use the artkg vocabulary :data:`AKG`. Entities may have any IRI —
+the predicates alone decide node and edge types.
+
+Node types are lower snake case singular, edge types are ``(src, rel, dst)`` as in PyG.
+Reverse edges are added when a graph is loaded (``rev_<rel>``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import Enum
+
+SCHEMA_VERSION = 1
+
+WD = "http://www.wikidata.org/entity/"
+WDT = "http://www.wikidata.org/prop/direct/"
+P = "http://www.wikidata.org/prop/"
+PS = "http://www.wikidata.org/prop/statement/"
+PR = "http://www.wikidata.org/prop/reference/"
+PROV = "http://www.w3.org/ns/prov#"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SCHEMA_DESCRIPTION = "http://schema.org/description"
+AKG = "https://w3id.org/artkg/vocab#"
+
+PREFIXES = {
+    "wd": WD,
+    "wdt": WDT,
+    "p": P,
+    "ps": PS,
+    "pr": PR,
+    "prov": PROV,
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "schema": "http://schema.org/",
+    "akg": AKG,
+}
+
+
+class NodeType(str, Enum):
+    """Node types of the artkg graph."""
+
+    artist = "artist"
+    artwork = "artwork"
+    movement = "movement"
+    genre = "genre"
+    style = "style"
+    material = "material"
+    subject = "subject"
+    collection = "collection"
+    place = "place"
+    # ArtGraph facets without a Wikidata counterpart in artkg's core.
+    field = "field"
+    training = "training"
+    patron = "patron"
+    serie = "serie"
+    period = "period"
+    emotion = "emotion"
+
+
+@dataclass(frozen=True)
+class EdgeSpec:
+    """One edge type: ``(src, rel, dst)`` and the predicate IRI it is read from."""
+
+    src: NodeType
+    rel: str
+    dst: NodeType
+    predicate: str
+    doc: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.src.value, self.rel, self.dst.value)
+
+    @property
+    def prop(self) -> str:
+        """Short name of the predicate (``P737`` or ``akg:style``)."""
+        if self.predicate.startswith(WDT):
+            return self.predicate[len(WDT):]
+        return "akg:" + self.predicate[len(AKG):]
+
+
+N = NodeType
+EDGE_SPECS: tuple[EdgeSpec, ...] = (
+    EdgeSpec(N.artist, "influenced_by", N.artist, WDT + "P737", "A was influenced by B"),
+    EdgeSpec(N.artist, "student_of", N.artist, WDT + "P1066", "A studied under B"),
+    EdgeSpec(N.artist, "movement", N.movement, WDT + "P135", "artist's movement"),
+    EdgeSpec(N.artist, "genre", N.genre, WDT + "P136", "genre the artist worked in"),
+    EdgeSpec(N.artist, "born_in", N.place, WDT + "P19", "place of birth"),
+    EdgeSpec(N.artist, "died_in", N.place, WDT + "P20", "place of death"),
+    EdgeSpec(N.artwork, "created_by", N.artist, WDT + "P170", "creator"),
+    EdgeSpec(N.artwork, "genre", N.genre, WDT + "P136", "genre of the work"),
+    EdgeSpec(N.artwork, "movement", N.movement, WDT + "P135", "movement of the work"),
+    EdgeSpec(N.artwork, "style", N.style, AKG + "style", "WikiArt/ArtGraph style (no Wikidata property)"),
+    EdgeSpec(N.artwork, "depicts", N.subject, WDT + "P180", "depicted subject"),
+    EdgeSpec(N.artwork, "made_of", N.material, WDT + "P186", "material used"),
+    EdgeSpec(N.artwork, "in_collection", N.collection, WDT + "P195", "holding collection"),
+    EdgeSpec(N.artwork, "location", N.place, WDT + "P276", "where the work is or was made"),
+    EdgeSpec(N.collection, "located_in", N.place, WDT + "P131", "collection's city or country"),
+    EdgeSpec(N.place, "located_in", N.place, WDT + "P17", "city's country"),
+    # ArtGraph-only facets (artkg vocabulary).
+    EdgeSpec(N.artist, "field", N.field, AKG + "field", "ArtGraph field (painting, sculpture…)"),
+    EdgeSpec(N.artist, "training", N.training, AKG + "training", "ArtGraph school/training"),
+    EdgeSpec(N.artist, "patron", N.patron, AKG + "patron", "ArtGraph patron"),
+    EdgeSpec(N.artist, "subject", N.subject, AKG + "subject", "ArtGraph subject of an artist"),
+    EdgeSpec(N.artwork, "serie", N.serie, AKG + "serie", "ArtGraph series"),
+    EdgeSpec(N.artwork, "period", N.period, AKG + "period", "ArtGraph period of the artist's career"),
+    EdgeSpec(N.artwork, "elicits", N.emotion, AKG + "elicits", "ArtGraph emotion"),
+)
+del N
+
+EDGE_BY_KEY = {spec.key: spec for spec in EDGE_SPECS}
+# A predicate can feed several edge types (P136 for artists and artworks): the subject's type decides.
+EDGES_BY_PREDICATE: dict[str, list[EdgeSpec]] = {}
+for _spec in EDGE_SPECS:
+    EDGES_BY_PREDICATE.setdefault(_spec.predicate, []).append(_spec)
+INFLUENCE = EDGE_BY_KEY[("artist", "influenced_by", "artist")]
+
+
+class Literal(str, Enum):
+    """Literal-valued properties kept on nodes."""
+
+    label = RDFS_LABEL
+    description = SCHEMA_DESCRIPTION
+    birth = WDT + "P569"
+    death = WDT + "P570"
+    inception = WDT + "P571"
+    image = WDT + "P18"
+
+
+# Year-valued literals become float tensors on the node type (NaN where unknown).
+YEAR_ATTRS = {
+    Literal.birth.value: ("artist", "birth_year"),
+    Literal.death.value: ("artist", "death_year"),
+    Literal.inception.value: ("artwork", "year"),
+}
+
+# How an entity's type is decided, strongest first: (predicate, position) → node type.
+# An artwork is anything with a creator or an inception; an artist anything that creates,
+# influences, is influenced, studies or teaches, or has life dates; metadata types follow.
+TYPE_RULES: tuple[tuple[str, str, NodeType], ...] = (
+    (WDT + "P170", "s", NodeType.artwork),
+    (WDT + "P571", "s", NodeType.artwork),
+    (WDT + "P180", "s", NodeType.artwork),
+    (WDT + "P186", "s", NodeType.artwork),
+    (WDT + "P195", "s", NodeType.artwork),
+    (AKG + "style", "s", NodeType.artwork),
+    (WDT + "P170", "o", NodeType.artist),
+    (WDT + "P737", "s", NodeType.artist),
+    (WDT + "P737", "o", NodeType.artist),
+    (WDT + "P1066", "s", NodeType.artist),
+    (WDT + "P1066", "o", NodeType.artist),
+    (WDT + "P569", "s", NodeType.artist),
+    (WDT + "P570", "s", NodeType.artist),
+    (WDT + "P19", "s", NodeType.artist),
+) + tuple((spec.predicate, "o", spec.dst) for spec in EDGE_SPECS if spec.dst.value not in ("artist",))
+
+TYPE_PRIORITY = {node_type: rank for rank, node_type in enumerate(
+    [NodeType.artwork, NodeType.artist, NodeType.movement, NodeType.style, NodeType.genre,
+     NodeType.collection, NodeType.material, NodeType.subject, NodeType.place, NodeType.field,
+     NodeType.training, NodeType.patron, NodeType.serie, NodeType.period, NodeType.emotion])}
+
+
+def schema_fingerprint() -> str:
+    """A short hash of the schema, stored in manifests to detect incompatible graph dirs."""
+    payload = json.dumps([(s.key, s.predicate) for s in EDGE_SPECS], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def describe() -> dict:
+    """The schema as plain data (used by ``artkg schema`` and the README)."""
+    return {
+        "version": SCHEMA_VERSION,
+        "node_types": [t.value for t in NodeType],
+        "edge_types": [
+            {"edge": list(s.key), "property": s.prop, "predicate": s.predicate, "doc": s.doc}
+            for s in EDGE_SPECS
+        ],
+        "literals": {lit.name: lit.value for lit in Literal},
+    }
+
+
+def local_name(iri: str) -> str:
+    """The last path segment or fragment of an IRI (``Q42`` for a Wikidata entity)."""
+    for sep in ("#", "/"):
+        if sep in iri:
+            iri = iri.rsplit(sep, 1)[1] or iri
+    return iri

@@ -1,0 +1,312 @@
+"""``kgbuild wikidata``: crawl influence ("influenced by", P737) and its context over SPARQL.
+
+Only standard SPARQL 1.1 is used — no ``SERVICE wikibase:label``; labels come from
+``rdfs:label`` with a language filter — so the same queries run on Wikidata, QLever and a local
+Oxigraph server. Entities are batched into ``VALUES`` blocks; every response is cached (see
+:class:`~artkg.kg.sparql.SparqlClient`), so an interrupted crawl resumes without refetching.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import pyoxigraph as ox
+from tqdm.auto import tqdm
+
+from artkg.kg import schema as S
+from artkg.kg.errors import InputError, NotFoundError
+from artkg.kg.influence import Direction
+from artkg.kg.sparql import QID, SparqlClient, WIKIDATA_ENDPOINT, binding_rows, sparql_iri, sparql_string, values_block
+from artkg.kg.triples import TripleSet, term_from_binding
+
+log = logging.getLogger("artkg")
+
+ARTIST_PROPS = ("P1066", "P135", "P136", "P569", "P570", "P19", "P20")
+ARTWORK_PROPS = ("P571", "P18", "P180", "P186", "P136", "P135", "P195", "P276")
+PREFIXES = "\n".join(f"PREFIX {k}: <{v}>" for k, v in S.PREFIXES.items())
+
+
+@dataclass
+class WikidataConfig:
+    """What to crawl. Defaults suit the public Wikidata endpoint."""
+
+    endpoint: str = WIKIDATA_ENDPOINT
+    hops: int = 1
+    direction: Direction = Direction.influencers
+    max_artworks: int = 20  # per artist; works with an image come first
+    languages: tuple[str, ...] = ("en",)
+    batch_size: int = 50
+    references: bool = True  # fetch the P737 statements' references (evidence)
+    suggest_scan: bool | None = None  # label search by substring for close matches (not on Wikidata)
+    offline: bool = False
+    timeout: float = 65.0
+    max_tries: int = 6
+    backoff_initial: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.direction = Direction(self.direction)
+        if self.hops < 0:
+            raise InputError(f"--hops must be ≥ 0, got {self.hops}", "use --hops 1 or 2")
+        if self.batch_size < 1:
+            raise InputError("--batch-size must be ≥ 1", "use e.g. --batch-size 50")
+        if self.suggest_scan is None:
+            # A substring scan over all labels is too heavy for the public service's 60 s limit.
+            self.suggest_scan = "wikidata.org" not in self.endpoint
+
+
+@dataclass
+class CrawlResult:
+    triples: TripleSet
+    seeds: list[str]
+    artists: list[str]
+    artworks: list[str]
+    queries: list[str] = field(default_factory=list)
+
+
+class WikidataCrawler:
+    """Runs the crawl: resolve seeds → expand influence → artist context → artworks → labels."""
+
+    def __init__(self, config: WikidataConfig, cache_dir: str | Path | None, progress: bool = True):
+        self.config = config
+        self.client = SparqlClient(endpoint=config.endpoint, cache_dir=cache_dir, offline=config.offline,
+                                   timeout=config.timeout, max_tries=config.max_tries,
+                                   backoff_initial=config.backoff_initial)
+        self.triples = TripleSet()
+        self.queries: list[str] = []
+        self.progress = progress
+        self._context_objects: set[str] = set()
+
+    # ------------------------------------------------------------ driving
+    def crawl(self, seeds: Iterable[str]) -> CrawlResult:
+        seed_iris = self.resolve_seeds(list(seeds))
+        artists = self.expand(seed_iris)
+        self.artist_context(artists)
+        artworks = self.artworks(artists)
+        self.artwork_context(artworks)
+        self.labels()
+        return CrawlResult(self.triples, seed_iris, artists, artworks, self.queries)
+
+    def _select(self, query: str) -> list[dict]:
+        query = PREFIXES + "\n" + query
+        self.queries.append(self.client.cache_key(query))
+        return binding_rows(self.client.select(query))
+
+    def _batches(self, iris: list[str], desc: str):
+        size = self.config.batch_size
+        chunks = [iris[i:i + size] for i in range(0, len(iris), size)]
+        return tqdm(chunks, desc=desc, unit="batch", disable=not self.progress or len(chunks) < 2, leave=False)
+
+    # ------------------------------------------------------------ seeds
+    def resolve_seeds(self, seeds: list[str]) -> list[str]:
+        """QIDs and IRIs are taken as they are; labels are looked up exactly (``rdfs:label``)."""
+        if not seeds:
+            raise InputError("no seeds given", "pass QIDs, IRIs or labels, or --seeds-file FILE")
+        iris, labels = [], []
+        for seed in (s.strip() for s in seeds):
+            if not seed:
+                continue
+            if QID.match(seed):
+                iris.append(S.WD + seed)
+            elif re.match(r"^(https?|urn|file):", seed):
+                sparql_iri(seed)  # validates
+                iris.append(seed)
+            elif seed.startswith("wd:") and QID.match(seed[3:]):
+                iris.append(S.WD + seed[3:])
+            else:
+                labels.append(seed)
+        for label in labels:
+            iris.append(self._resolve_label(label))
+        self._check_exist(iris)
+        return list(dict.fromkeys(iris))
+
+    def _resolve_label(self, label: str) -> str:
+        lang = self.config.languages[0]
+        rows = self._select(
+            "SELECT DISTINCT ?item WHERE {\n"
+            f"  {values_block('name', [sparql_string(label, lang)])}\n"
+            "  ?item rdfs:label ?name .\n"
+            "  FILTER EXISTS { { ?item wdt:P737|wdt:P1066|wdt:P569|wdt:P135 [] } UNION { [] wdt:P170|wdt:P737 ?item } }\n"
+            "} ORDER BY ?item LIMIT 20")
+        items = [r["item"]["value"] for r in rows]
+        if len(items) == 1:
+            return items[0]
+        if len(items) > 1:
+            raise InputError(f"{len(items)} artists are labelled {label!r}: "
+                             + ", ".join(S.local_name(i) for i in items[:8]),
+                             "pass the QID or IRI of the one you mean")
+        close = self._close_labels(label)
+        raise NotFoundError(f"no artist labelled {label!r} at {self.config.endpoint}",
+                            f"did you mean {', '.join(repr(c) for c in close)}?" if close
+                            else "check the spelling, or pass a QID (e.g. Q296 for Claude Monet)")
+
+    def _close_labels(self, label: str) -> list[str]:
+        """Close labels: case/alias variants everywhere; a substring scan where the endpoint can afford it."""
+        import difflib
+
+        lang = self.config.languages[0]
+        variants = sorted({label.title(), label.lower(), label.upper(), label.capitalize()} - {label})
+        rows = self._select(
+            "SELECT DISTINCT ?name WHERE {\n"
+            f"  {values_block('v', [sparql_string(v, lang) for v in variants])}\n"
+            "  { ?item rdfs:label ?v } UNION { ?item <http://www.w3.org/2004/02/skos/core#altLabel> ?v }\n"
+            "  ?item rdfs:label ?name . FILTER(LANG(?name) = " + sparql_string(lang) + ")\n"
+            "} LIMIT 20")
+        names = [r["name"]["value"] for r in rows]
+        if self.config.suggest_scan:
+            longest = max(re.findall(r"\w+", label), key=len, default="")
+            if len(longest) >= 3:
+                rows = self._select(
+                    "SELECT DISTINCT ?name WHERE {\n"
+                    "  ?item rdfs:label ?name .\n"
+                    "  { ?item wdt:P737|wdt:P569 [] } UNION { [] wdt:P170|wdt:P737 ?item }\n"
+                    f"  FILTER(CONTAINS(LCASE(STR(?name)), {sparql_string(longest.lower())}))\n"
+                    "} LIMIT 200")
+                names += [r["name"]["value"] for r in rows]
+        names = list(dict.fromkeys(names))
+        return difflib.get_close_matches(label, names, n=5, cutoff=0.5) or names[:5]
+
+    def _check_exist(self, iris: list[str]) -> None:
+        present: set[str] = set()
+        for batch in self._batches(iris, "checking seeds"):
+            rows = self._select(
+                "SELECT DISTINCT ?e WHERE {\n"
+                f"  {values_block('e', [sparql_iri(i) for i in batch])}\n"
+                "  ?e ?p ?o .\n}")
+            present.update(r["e"]["value"] for r in rows)
+        missing = [i for i in iris if i not in present]
+        if missing:
+            raise NotFoundError(f"seed {S.local_name(missing[0])} has no data at {self.config.endpoint}"
+                                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+                                "check the QID/IRI, or the --endpoint it belongs to")
+
+    # ------------------------------------------------------------ influence
+    def expand(self, seeds: list[str]) -> list[str]:
+        """Breadth-first along P737 for ``hops`` steps; returns all artists reached (seeds first)."""
+        reached = dict.fromkeys(seeds)
+        frontier = list(seeds)
+        directions = [self.config.direction]
+        for hop in range(1, self.config.hops + 1):
+            new: list[str] = []
+            for direction in directions:
+                for batch in self._batches(frontier, f"influence hop {hop}"):
+                    for a, b in self._influence_edges(batch, direction):
+                        other = b if direction is Direction.influencers else a
+                        if other not in reached:
+                            reached[other] = None
+                            new.append(other)
+            log.info("hop %d: %d new artists (%d in all)", hop, len(new), len(reached))
+            if not new:
+                break
+            frontier = new
+        return list(reached)
+
+    def _influence_edges(self, batch: list[str], direction: Direction) -> list[tuple[str, str]]:
+        var_fixed = "a" if direction is Direction.influencers else "b"
+        rows = self._select(
+            f"SELECT ?a ?b WHERE {{\n  {values_block(var_fixed, [sparql_iri(i) for i in batch])}\n"
+            "  ?a wdt:P737 ?b .\n}")
+        pairs = []
+        p737 = ox.NamedNode(S.WDT + "P737")
+        for r in rows:
+            if r["b"]["type"] != "uri" or r["a"]["type"] != "uri":
+                continue  # "unknown value" blank nodes carry no influencer
+            self.triples.add(term_from_binding(r["a"]), p737, term_from_binding(r["b"]))
+            pairs.append((r["a"]["value"], r["b"]["value"]))
+        if self.config.references and pairs:
+            self._references(batch, var_fixed)
+        return pairs
+
+    def _references(self, batch: list[str], var_fixed: str) -> None:
+        """The P737 statements' references (stated in, reference URL …): the edges' evidence."""
+        rows = self._select(
+            f"SELECT ?a ?st ?b ?ref ?rp ?rv WHERE {{\n  {values_block(var_fixed, [sparql_iri(i) for i in batch])}\n"
+            "  ?a p:P737 ?st . ?st ps:P737 ?b . ?st prov:wasDerivedFrom ?ref . ?ref ?rp ?rv .\n"
+            f"  FILTER(STRSTARTS(STR(?rp), {sparql_string(S.PR)}))\n}}")
+        for r in rows:
+            a, st, b, ref = (term_from_binding(r[k]) for k in ("a", "st", "b", "ref"))
+            self.triples.add(a, S.P + "P737", st)
+            self.triples.add(st, S.PS + "P737", b)
+            self.triples.add(st, S.PROV + "wasDerivedFrom", ref)
+            self.triples.add(ref, r["rp"]["value"], term_from_binding(r["rv"]))
+
+    # ------------------------------------------------------------ context
+    def _property_rows(self, subjects: list[str], props: tuple[str, ...], desc: str) -> set[str]:
+        """``?s ?p ?o`` for the given direct properties; returns IRI objects (to label later)."""
+        objects: set[str] = set()
+        prop_terms = [f"wdt:{p}" for p in props]
+        for batch in self._batches(subjects, desc):
+            rows = self._select(
+                f"SELECT ?s ?p ?o WHERE {{\n  {values_block('s', [sparql_iri(i) for i in batch])}\n"
+                f"  {values_block('p', prop_terms)}\n  ?s ?p ?o .\n}}")
+            for r in rows:
+                if r["o"]["type"] == "bnode":
+                    continue  # "unknown value"
+                obj = term_from_binding(r["o"])
+                self.triples.add(term_from_binding(r["s"]), r["p"]["value"], obj)
+                if r["o"]["type"] == "uri" and r["p"]["value"] != S.WDT + "P18":
+                    objects.add(r["o"]["value"])
+        return objects
+
+    def artist_context(self, artists: list[str]) -> None:
+        self._context_objects |= self._property_rows(artists, ARTIST_PROPS, "artist context")
+
+    def artworks(self, artists: list[str]) -> list[str]:
+        """Up to ``max_artworks`` works per artist (works with an image first, then by IRI)."""
+        cap = self.config.max_artworks
+        if cap <= 0:
+            return []
+        p170 = ox.NamedNode(S.WDT + "P170")
+        chosen: list[str] = []
+        for batch in self._batches(artists, "artworks"):
+            rows = self._select(
+                f"SELECT ?w ?a (SAMPLE(?img) AS ?image) WHERE {{\n  {values_block('a', [sparql_iri(i) for i in batch])}\n"
+                "  ?w wdt:P170 ?a .\n  OPTIONAL { ?w wdt:P18 ?img }\n} GROUP BY ?w ?a")
+            by_artist: dict[str, list[tuple[bool, str]]] = {}
+            for r in rows:
+                if r["w"]["type"] != "uri":
+                    continue
+                by_artist.setdefault(r["a"]["value"], []).append(("image" not in r, r["w"]["value"]))
+            for artist, works in by_artist.items():
+                for _, work in sorted(works, key=lambda x: (x[0], _natural_key(x[1])))[:cap]:
+                    self.triples.add(ox.NamedNode(work), p170, ox.NamedNode(artist))
+                    chosen.append(work)
+        return list(dict.fromkeys(chosen))
+
+    def artwork_context(self, artworks: list[str]) -> None:
+        self._context_objects |= self._property_rows(artworks, ARTWORK_PROPS, "artwork context")
+
+    def labels(self) -> None:
+        """Labels and descriptions in the configured languages for every entity in the graph."""
+        entities: set[str] = set(self._context_objects)
+        for t in self.triples:
+            if isinstance(t.subject, ox.NamedNode) and t.predicate.value.startswith(S.WDT):
+                entities.add(t.subject.value)
+                if isinstance(t.object, ox.NamedNode) and t.predicate.value != S.WDT + "P18":
+                    entities.add(t.object.value)
+        langs = ", ".join(sparql_string(lang) for lang in self.config.languages)
+        for batch in self._batches(sorted(entities, key=_natural_key), "labels"):
+            rows = self._select(
+                f"SELECT ?e ?p ?text WHERE {{\n  {values_block('e', [sparql_iri(i) for i in batch])}\n"
+                "  VALUES ?p { rdfs:label schema:description }\n  ?e ?p ?text .\n"
+                f"  FILTER(LANG(?text) IN ({langs}))\n}}")
+            for r in rows:
+                self.triples.add(term_from_binding(r["e"]), r["p"]["value"], term_from_binding(r["text"]))
+
+
+def _natural_key(iri: str) -> tuple:
+    name = S.local_name(iri)
+    digits = re.sub(r"\D", "", name)
+    return (re.sub(r"\d", "", name), int(digits) if digits else 0, iri)
+
+
+def read_seeds_file(path: str | Path) -> list[str]:
+    """One seed per line (QID, IRI or label); blank lines and ``#`` comments are ignored."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read seeds file {path}: {exc}", "give a UTF-8 text file, one seed per line") from None
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]

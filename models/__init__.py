@@ -1,0 +1,1 @@
+"""artkg.models (see the project issues for its roadmap)."""

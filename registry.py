@@ -1,0 +1,26 @@
+"""Every registry of choosable components, for ``artkg ls`` (PyKEEN style: string | class | instance)."""
+from __future__ import annotations
+
+from importlib import metadata
+
+from class_resolver import ClassResolver
+
+
+def registries() -> dict[str, ClassResolver]:
+    """Name → resolver. Later subsystems (encoders, models, samplers, indexes) add theirs here."""
+    from artkg.kg.builders import builder_resolver
+
+    return {"builder": builder_resolver}
+
+
+def versions() -> dict[str, str]:
+    from artkg import __version__
+
+    found = {"artkg": __version__}
+    for dist in ("torch", "torch-geometric", "torchvision", "pyoxigraph", "rdflib", "SPARQLWrapper", "pandas",
+                 "networkx", "open_clip_torch", "transformers", "faiss-cpu"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "not installed"
+    return found

@@ -1,0 +1,1 @@
+"""artkg.retrieval (see the project issues for its roadmap)."""
