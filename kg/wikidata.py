@@ -24,8 +24,10 @@ from artkg.kg.triples import TripleSet, term_from_binding
 
 log = logging.getLogger("artkg")
 
-ARTIST_PROPS = ("P1066", "P135", "P136", "P569", "P570", "P19", "P20")
-ARTWORK_PROPS = ("P571", "P18", "P180", "P186", "P136", "P135", "P195", "P276")
+ARTIST_PROPS = tuple(S.WDT + p for p in ("P1066", "P135", "P136", "P569", "P570", "P19", "P20"))
+# akg:style has no Wikidata counterpart (no rows there) but keeps styles of artkg-vocabulary endpoints.
+ARTWORK_PROPS = tuple(S.WDT + p for p in ("P571", "P18", "P180", "P186", "P136", "P135", "P195", "P276")) + (
+    S.AKG + "style",)
 PREFIXES = "\n".join(f"PREFIX {k}: <{v}>" for k, v in S.PREFIXES.items())
 
 
@@ -236,7 +238,7 @@ class WikidataCrawler:
     def _property_rows(self, subjects: list[str], props: tuple[str, ...], desc: str) -> set[str]:
         """``?s ?p ?o`` for the given direct properties; returns IRI objects (to label later)."""
         objects: set[str] = set()
-        prop_terms = [f"wdt:{p}" for p in props]
+        prop_terms = [sparql_iri(p) for p in props]
         for batch in self._batches(subjects, desc):
             rows = self._select(
                 f"SELECT ?s ?p ?o WHERE {{\n  {values_block('s', [sparql_iri(i) for i in batch])}\n"

@@ -1,0 +1,37 @@
+"""Shared fixtures: a small synthetic world, the real data in ../shared/data, loopback Oxigraph servers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("ARTKG_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared(*parts: str) -> Path:
+    """A path under ../shared/data; the calling test is skipped cleanly when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory) -> Path:
+    """A 120-artist synthetic graph directory (images 32 px), built once per test session."""
+    from artkg.kg.builders import build_graph
+
+    out = tmp_path_factory.mktemp("world") / "world"
+    build_graph("synth", out, artists=120, seed=7, image_size=32, works_per_artist=4, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def world_server(small_world):
+    """A real Oxigraph server on 127.0.0.1 serving the small world's triples."""
+    from artkg.kg.server import OxigraphServer
+
+    with OxigraphServer(files=[small_world / "graph.nt"]) as server:
+        yield server
