@@ -32,15 +32,14 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from artkg.kg.atomic import write_bytes
 from artkg.kg.schema import AKG, PR, PROV, PS, RDFS_LABEL, SCHEMA_DESCRIPTION, WDT, P
 
 __all__ = [
@@ -820,7 +819,7 @@ def _render_images(world: _World, images_dir: Path, size: int, progress: bool) -
             noise_rng = np.random.default_rng([world.seed, zlib.crc32(b"render-noise"), start])
             pixels = _render_batch(world.work_latent[sl], world.work_genre[sl], u[sl], noise_rng, size)
             for offset, img in enumerate(pixels):
-                _atomic_write(images_dir / world.image_file(start + offset), _png_bytes(img))
+                write_bytes(images_dir / world.image_file(start + offset), _png_bytes(img))
             bar.update(len(pixels))
     # Drop images of an earlier, larger world written to the same directory.
     keep = {world.image_file(w) for w in range(world.n_artworks)}
@@ -830,19 +829,6 @@ def _render_images(world: _World, images_dir: Path, size: int, progress: bool) -
 
 
 # --- Files ---------------------------------------------------------------------------------------
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file next to ``path`` and rename it: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, image_size: int = 64,
                    works_per_artist: float = 10.0, render_images: bool = True,
                    progress: bool = True) -> dict:
@@ -874,8 +860,8 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
               "min_influence_gap": MIN_INFLUENCE_GAP}
     truth = _ground_truth(world, params)
     world_nt, truth_path, images_dir = out / "world.nt", out / "ground_truth.json", out / "images"
-    _atomic_write(world_nt, triples.text().encode("utf-8"))
-    _atomic_write(truth_path, json.dumps(truth, ensure_ascii=False, indent=1).encode("utf-8"))
+    write_bytes(world_nt, triples.text().encode("utf-8"))
+    write_bytes(truth_path, json.dumps(truth, ensure_ascii=False, indent=1).encode("utf-8"))
     if render_images:
         _render_images(world, images_dir, int(image_size), progress)
 
