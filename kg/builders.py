@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from class_resolver import ClassResolver
 
 from artkg.kg.atomic import write_json
+from artkg.kg.errors import InputError
 from artkg.kg.graphdir import GraphDir
 from artkg.kg.triples import read_rdf_file
 
@@ -63,6 +64,8 @@ class RdfBuilder(GraphBuilder):
 
     def build(self, out, path: str | Path = "", fmt: str | None = None, **kwargs) -> dict:
         triples = read_rdf_file(path, fmt)
+        if len(triples) == 0:
+            raise InputError(f"{path} holds no triples", "pass a non-empty RDF file in the Wikidata vocabulary")
         gdir = GraphDir(out)
         gdir.prepare(overwrite_other_source=self.kind)
         return gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())}, **kwargs)

@@ -106,6 +106,10 @@ class KnowledgeGraph:
         hits = by_label.get(_norm(query), [])
         if len(hits) == 1:
             return hits[0]
+        if by_local is not None and len(by_local) > 1:
+            options = "; ".join(self.iris[node_type][i] for i in by_local[:8])
+            raise NotFoundError(f"{len(by_local)} {node_type}s have the id {query!r}: {options}",
+                                "pass the full IRI instead")
         if len(hits) > 1:
             options = "; ".join(f"{self.label_of(node_type, i)} = {S.local_name(self.iris[node_type][i])}"
                                 for i in hits[:8])

@@ -68,6 +68,9 @@ class GraphDir:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def manifest(self) -> dict:
+        if not self.root.is_dir():
+            raise InputError(f"no graph directory at {self.root}",
+                             "build one with `kgbuild synth|wikidata|rdf|wikiart|artgraph ... --out DIR`")
         if not self.manifest_path.exists():
             hint = "(its raw/ cache is kept: rerun the same kgbuild command to resume)" if self.raw.exists() else ""
             raise InputError(f"{self.root} is not a finished artkg graph directory (no {MANIFEST}) {hint}".strip(),
@@ -89,7 +92,9 @@ class GraphDir:
         n_triples = triples.write_ntriples(nt)
         graph = process_ntriples(nt, source=_source_name(source), languages=languages)
         if not graph.nodes:
-            raise InputError("no triple matched the artkg schema (no artist, artwork or class node)",
+            where = f" in {source['path']}" if source.get("path") else ""
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise InputError(f"no triple{where} matched the artkg schema (no artist, artwork or class node)",
                              "the input must use the Wikidata vocabulary (wdt:P170, wdt:P737 …); see `artkg schema`")
         save_processed(graph, self.staging / "processed")
         if build_store:

@@ -117,7 +117,10 @@ def wikiart_triples(directory: str | Path) -> tuple[TripleSet, dict]:
                 artist_slug, _, title_slug = stem.partition("_")
                 work = artworks.get(rel_path)
                 if work is None:
-                    work = artworks[rel_path] = _iri(WIKIART_ARTIST_NS, artist_slug, title_slug)
+                    # One artwork per image path: 1,349 file names recur under two style folders
+                    # (e.g. Expressionism/ and Fauvism/), sometimes one in train and one in val; an
+                    # IRI from the file name alone would merge them and leak across the splits.
+                    work = artworks[rel_path] = _iri(WIKIART_NS, "artwork", *rel_path.rsplit(".", 1)[0].split("/"))
                     artist = artists.get(artist_slug)
                     if artist is None:
                         artist = artists[artist_slug] = _iri(WIKIART_ARTIST_NS, artist_slug)
@@ -230,6 +233,8 @@ def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
             continue
         predicate, reverse = mapped
         pred_node = ox.NamedNode(predicate)
+        if not (rel_dir / "edge.csv").is_file():
+            raise InputError(f"{rel_dir} has no edge.csv", "export each relation as raw/relations/<src>___<rel>___<dst>/edge.csv")
         with open(rel_dir / "edge.csv", encoding="utf-8", newline="") as fh:
             for line_no, row in enumerate(csv.reader(fh), start=1):
                 if not row:
@@ -249,14 +254,25 @@ def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
     if skipped:
         log.warning("skipped ArtGraph relations outside the artkg schema: %s", ", ".join(sorted(skipped)))
     splits = {}
-    split_dir = directory / "split"
-    if "artwork" in names and split_dir.is_dir():
+    if "artwork" in names:
         by_name = {name: node("artwork", idx).value for idx, name in names["artwork"].items()}
         for split in ("train", "valid", "test"):
-            path = split_dir / f"{split}.csv"
-            if path.is_file():
-                with open(path, encoding="utf-8", newline="") as fh:
+            # split/<split>.csv lists artwork file names (`idx,name`, as published with ArtGraph);
+            # neo4j2raw's export writes raw/split/artwork/<split>.csv with artwork indices instead.
+            by_names, by_ids = directory / "split" / f"{split}.csv", directory / "raw" / "split" / "artwork" / f"{split}.csv"
+            if by_names.is_file():
+                with open(by_names, encoding="utf-8", newline="") as fh:
                     rows = [r for r in csv.reader(fh) if r]
                 members = [by_name[r[-1]] for r in rows if r[-1] in by_name]
-                splits.setdefault("artwork", {})[split] = sorted(set(members))
+            elif by_ids.is_file():
+                with open(by_ids, encoding="utf-8", newline="") as fh:
+                    rows = [r for r in csv.reader(fh) if r and r[0].strip()]
+                try:
+                    members = [node("artwork", int(r[0])).value for r in rows]
+                except (ValueError, KeyError):
+                    raise InputError(f"{by_ids} is not a list of artwork indices",
+                                     "each row must be an index from mapping/artwork_entidx2name.csv") from None
+            else:
+                continue
+            splits.setdefault("artwork", {})[split] = sorted(set(members))
     return triples, {"splits": splits, "skipped_relations": sorted(skipped)}
