@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -68,6 +69,72 @@ def info(graph_dir: Path = typer.Argument(..., help="A graph directory."), as_js
                 f"by artkg {m['artkg_version']}\nnodes:\n{nodes}\nedges:\n{edges}")
 
     emit(manifest, as_json, text)
+
+
+def _features_text(report: dict) -> str:
+    lines = []
+    for f in report["features"]:
+        state = "cached" if f["cached"] else (f"resumed after {f['resumed_from']} rows" if f["resumed_from"] else "written")
+        lines.append(f"{f['kind']} features {state}: {f['path']}  ({f['encoder']}, {f['dim']}-d)")
+        if f["kind"] == "image":
+            lines.append(f"  artwork: {f['counts']['artwork']:,} rows, {f['encoded']:,} encoded, {f['skipped']:,} skipped")
+            lines += [f"    skipped {s['id']}: {s['reason']}" for s in f["skipped_examples"]]
+            if f["skipped"] > len(f["skipped_examples"]):
+                lines.append(f"    … all skips in {f['path']}/skipped.json")
+        else:
+            lines.append("  " + ", ".join(f"{t}: {n:,}" for t, n in f["counts"].items()))
+    return "\n".join(lines)
+
+
+def _json_kwargs(text: str | None, option: str) -> dict:
+    import json
+
+    from artkg.kg.errors import InputError
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{option} is not valid JSON: {exc}", f"pass an object, e.g. {option} '{{\"image_size\": 128}}'")
+    if not isinstance(value, dict):
+        raise InputError(f"{option} must be a JSON object", f"e.g. {option} '{{\"image_size\": 128}}'")
+    return value
+
+
+@app.command(epilog="Examples:\n\n  artkg features world\n\n"
+                    "  artkg features wikiart --image-root ../shared/data/wikiart/images --workers 4 --json\n\n"
+                    "  artkg features world --image-encoder torchvision_resnet "
+                    "--image-encoder-kwargs '{\"arch\": \"resnet18\"}' --text-encoder none")
+@friendly_errors
+def features(
+    graph_dir: Path = typer.Argument(..., help="A graph directory built by kgbuild."),
+    image_encoder: str = typer.Option("efficientnet_lite", "--image-encoder",
+                                      help="Image encoder (see `artkg ls`), or none."),
+    image_encoder_kwargs: Optional[str] = typer.Option(None, "--image-encoder-kwargs",
+                                                       help="JSON object of image encoder options."),
+    text_encoder: str = typer.Option("minilm", "--text-encoder", help="Text encoder (see `artkg ls`), or none."),
+    text_encoder_kwargs: Optional[str] = typer.Option(None, "--text-encoder-kwargs",
+                                                      help="JSON object of text encoder options."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Images or texts per forward pass."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda."),
+    image_root: Optional[Path] = typer.Option(None, "--image-root",
+                                              help="Folder with the image files (P18 file names or paths under it)."),
+    workers: int = typer.Option(0, "--workers", min=0, help="Image-decoding worker processes (0: none)."),
+    as_json: bool = JsonOption,
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
+) -> None:
+    """Image features for artworks and text features for the other nodes, cached in GRAPH_DIR/features/."""
+    from artkg.models.features import extract_features
+
+    setup_logging(verbose, quiet)
+    report = extract_features(
+        graph_dir, image_encoder=image_encoder,
+        image_encoder_kwargs=_json_kwargs(image_encoder_kwargs, "--image-encoder-kwargs"),
+        text_encoder=text_encoder, text_encoder_kwargs=_json_kwargs(text_encoder_kwargs, "--text-encoder-kwargs"),
+        batch_size=batch_size, device=device, image_root=image_root, num_workers=workers, progress=not quiet)
+    emit(report, as_json, _features_text)
 
 
 @app.command(epilog="Example:\n\n  artkg schema --json")

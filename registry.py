@@ -9,8 +9,10 @@ from class_resolver import ClassResolver
 def registries() -> dict[str, ClassResolver]:
     """Name → resolver. Later subsystems (encoders, models, samplers, indexes) add theirs here."""
     from artkg.kg.builders import builder_resolver
+    from artkg.models.encoders import image_encoder_resolver, text_encoder_resolver
 
-    return {"builder": builder_resolver}
+    return {"builder": builder_resolver, "image_encoder": image_encoder_resolver,
+            "text_encoder": text_encoder_resolver}
 
 
 def versions() -> dict[str, str]:
