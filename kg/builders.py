@@ -6,7 +6,6 @@ Every builder turns its source into triples in the artkg vocabulary and hands th
 from __future__ import annotations
 
 import logging
-import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Iterable
@@ -134,10 +133,3 @@ builder_resolver: ClassResolver[GraphBuilder] = ClassResolver.from_subclasses(
 def build_graph(kind: str | GraphBuilder | type[GraphBuilder], out: str | Path, **kwargs) -> dict:
     """Build a graph directory with the named builder, e.g. ``build_graph("synth", "world", artists=200)``."""
     return builder_resolver.make(kind).build(out, **kwargs)
-
-
-def remove_partial(out: str | Path) -> None:
-    """Remove an unfinished build's staging area (the raw cache stays for resuming)."""
-    staging = GraphDir(out).staging
-    if staging.exists():
-        shutil.rmtree(staging)

@@ -89,19 +89,23 @@ class GraphDir:
             shutil.rmtree(self.staging)
         self.staging.mkdir(parents=True)
         nt = self.staging / "graph.nt"
-        n_triples = triples.write_ntriples(nt)
-        graph = process_ntriples(nt, source=_source_name(source), languages=languages)
-        if not graph.nodes:
-            where = f" in {source['path']}" if source.get("path") else ""
+        try:
+            n_triples = triples.write_ntriples(nt)
+            graph = process_ntriples(nt, source=_source_name(source), languages=languages)
+            if not graph.nodes:
+                where = f" in {source['path']}" if source.get("path") else ""
+                raise InputError(f"no triple{where} matched the artkg schema (no artist, artwork or class node)",
+                                 "the input must use the Wikidata vocabulary (wdt:P170, wdt:P737 …); see `artkg schema`")
+            save_processed(graph, self.staging / "processed")
+            if build_store:
+                store = ox.Store(str(self.staging / "store"))
+                store.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
+                store.flush()
+                del store
+        except BaseException:
+            # Nothing of a failed build stays behind; the previous graph (if any) is untouched.
             shutil.rmtree(self.staging, ignore_errors=True)
-            raise InputError(f"no triple{where} matched the artkg schema (no artist, artwork or class node)",
-                             "the input must use the Wikidata vocabulary (wdt:P170, wdt:P737 …); see `artkg schema`")
-        save_processed(graph, self.staging / "processed")
-        if build_store:
-            store = ox.Store(str(self.staging / "store"))
-            store.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
-            store.flush()
-            del store
+            raise
         # Move the derived parts into place; the manifest last marks the build complete.
         if self.manifest_path.exists():
             self.manifest_path.unlink()

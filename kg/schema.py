@@ -87,6 +87,7 @@ class EdgeSpec:
 N = NodeType
 EDGE_SPECS: tuple[EdgeSpec, ...] = (
     EdgeSpec(N.artist, "influenced_by", N.artist, WDT + "P737", "A was influenced by B"),
+    EdgeSpec(N.artist, "influenced_by", N.movement, WDT + "P737", "A was influenced by a movement"),
     EdgeSpec(N.artist, "student_of", N.artist, WDT + "P1066", "A studied under B"),
     EdgeSpec(N.artist, "movement", N.movement, WDT + "P135", "artist's movement"),
     EdgeSpec(N.artist, "genre", N.genre, WDT + "P136", "genre the artist worked in"),
@@ -140,8 +141,11 @@ YEAR_ATTRS = {
 }
 
 # How an entity's type is decided, strongest first: (predicate, position) → node type.
-# An artwork is anything with a creator or an inception; an artist anything that creates,
-# influences, is influenced, studies or teaches, or has life dates; metadata types follow.
+# Artworks first (anything with a creator, inception, depicted subject …). Then artists on strong
+# evidence (creating, life dates, birthplace, teaching/studying). Then the objects of movement and
+# genre statements — Wikidata sometimes says an artist was "influenced by" a movement (P737 →
+# Impressionism), so these must outrank the weak evidence of being either end of a P737.
+# Subjects of P135/P136 that nothing else types are artists; metadata types follow.
 TYPE_RULES: tuple[tuple[str, str, NodeType], ...] = (
     (WDT + "P170", "s", NodeType.artwork),
     (WDT + "P571", "s", NodeType.artwork),
@@ -150,13 +154,17 @@ TYPE_RULES: tuple[tuple[str, str, NodeType], ...] = (
     (WDT + "P195", "s", NodeType.artwork),
     (AKG + "style", "s", NodeType.artwork),
     (WDT + "P170", "o", NodeType.artist),
-    (WDT + "P737", "s", NodeType.artist),
-    (WDT + "P737", "o", NodeType.artist),
-    (WDT + "P1066", "s", NodeType.artist),
-    (WDT + "P1066", "o", NodeType.artist),
     (WDT + "P569", "s", NodeType.artist),
     (WDT + "P570", "s", NodeType.artist),
     (WDT + "P19", "s", NodeType.artist),
+    (WDT + "P1066", "s", NodeType.artist),
+    (WDT + "P1066", "o", NodeType.artist),
+    (WDT + "P135", "o", NodeType.movement),
+    (WDT + "P136", "o", NodeType.genre),
+    (WDT + "P737", "s", NodeType.artist),
+    (WDT + "P737", "o", NodeType.artist),
+    (WDT + "P135", "s", NodeType.artist),
+    (WDT + "P136", "s", NodeType.artist),
 ) + tuple((spec.predicate, "o", spec.dst) for spec in EDGE_SPECS if spec.dst.value not in ("artist",))
 
 TYPE_PRIORITY = {node_type: rank for rank, node_type in enumerate(

@@ -52,6 +52,7 @@ class OxigraphServer:
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None
+        self._stderr = None  # the server's stderr (a temporary file: it only says why it could not start)
 
     @property
     def base_url(self) -> str:
@@ -70,14 +71,22 @@ class OxigraphServer:
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self) -> "OxigraphServer":
-        self.load()
+        try:
+            self.load()
+        except BaseException:
+            self.stop()  # remove the temporary store
+            raise
+        self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [oxigraph_binary(), "serve", "--location", str(self.location), "--bind", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"oxigraph serve exited with code {self.process.returncode}")
+                code, reason = self.process.returncode, self._first_error_line()
+                self.stop()  # remove the temporary store: `with` never calls __exit__ when __enter__ fails
+                raise RuntimeError(f"oxigraph serve on 127.0.0.1:{self.port} exited with code {code}"
+                                   + (f" ({reason})" if reason else ""))
             if self.ready():
                 log.info("Oxigraph serving %s at %s", ", ".join(p.name for p in self.files) or "an empty store",
                          self.query_url)
@@ -85,6 +94,13 @@ class OxigraphServer:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"oxigraph did not answer on {self.base_url} within {self.startup_timeout:.0f} s")
+
+    def _first_error_line(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        lines = self._stderr.read(4096).decode("utf-8", "replace").splitlines()
+        return next((line.strip() for line in lines if line.strip().startswith("Error")), "")
 
     def ready(self) -> bool:
         url = self.query_url + "?" + urllib.parse.urlencode({"query": "ASK { }"})
@@ -103,6 +119,9 @@ class OxigraphServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
         if self._tmp and os.path.isdir(self._tmp):
             shutil.rmtree(self._tmp, ignore_errors=True)
 

@@ -13,6 +13,7 @@ import hashlib
 import http.client
 import json
 import logging
+import math
 import re
 import socket
 import time
@@ -34,6 +35,9 @@ USER_AGENT = (
     "SPARQLWrapper"
 )
 TRANSIENT_HTTP = {429, 500, 502, 503, 504}
+# SPARQLWrapper raises its own exceptions for these statuses instead of urllib's HTTPError.
+_SPARQLWRAPPER_STATUS = {"QueryBadFormed": 400, "Unauthorized": 401, "EndPointNotFound": 404,
+                         "URITooLong": 414, "EndPointInternalError": 500}
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -83,6 +87,11 @@ def _retry_after_seconds(exc: BaseException) -> float | None:
         return None
 
 
+def _exponential_jitter(initial: float, maximum: float) -> wait_exponential_jitter:
+    # Jitter scales with the first wait, so a fast test backoff is not padded by a second of noise.
+    return wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
+
+
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code in TRANSIENT_HTTP
@@ -113,7 +122,7 @@ class SparqlClient:
         if self.cache_dir is not None:
             self.cache_dir = Path(self.cache_dir)
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self._fallback_wait = wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max)
+        self._fallback_wait = _exponential_jitter(self.backoff_initial, self.backoff_max)
 
     # ------------------------------------------------------------------ public
     def select(self, query: str) -> dict:
@@ -130,7 +139,7 @@ class SparqlClient:
         if self.offline:
             raise EndpointError(
                 f"query {key[:12]} is not in the cache and --offline forbids the network",
-                "rerun without --offline, or point --cache at the directory of an earlier build",
+                "rerun without --offline, or give --out the directory of an earlier build with the same options",
             )
         raw, result = self._fetch_with_retries(query)
         if cached is not None:
@@ -196,15 +205,27 @@ class SparqlClient:
 
     def _fetch_once(self, query: str) -> tuple[bytes, dict]:
         from SPARQLWrapper import JSON, POST, SPARQLWrapper  # lazy: only builds that query need it
+        from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
         client = SPARQLWrapper(self.endpoint, agent=self.user_agent)
         client.setQuery(query)
         client.setMethod(POST)  # long VALUES blocks exceed URL limits on GET
         client.setReturnFormat(JSON)
-        client.setTimeout(int(self.timeout))
+        # SPARQLWrapper keeps whole seconds and treats 0 as "no timeout": never round down to 0.
+        client.setTimeout(max(1, math.ceil(self.timeout)))
         self.stats["network"] += 1
         log.debug("SPARQL %s\n%s", self.endpoint, query)
-        response = client.query().response
+        try:
+            response = client.query().response
+        except SPARQLWrapperException as exc:
+            code = _SPARQLWRAPPER_STATUS.get(type(exc).__name__)
+            if code is None:
+                raise
+            # Give the HTTP status (and headers) back, so that 500 is retried like 502–504 and a 404
+            # says "check --endpoint" instead of "report this as an artkg bug".
+            headers = getattr(exc.__context__, "headers", None)
+            raise urllib.error.HTTPError(self.endpoint, code, http.client.responses.get(code, "error"),
+                                         headers, None) from exc
         raw = response.read()
         return raw, _parse_results(raw)
 

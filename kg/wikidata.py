@@ -106,21 +106,19 @@ class WikidataCrawler:
         """QIDs and IRIs are taken as they are; labels are looked up exactly (``rdfs:label``)."""
         if not seeds:
             raise InputError("no seeds given", "pass QIDs, IRIs or labels, or --seeds-file FILE")
-        iris, labels = [], []
+        iris: list[str] = []
         for seed in (s.strip() for s in seeds):
             if not seed:
                 continue
             if QID.match(seed):
                 iris.append(S.WD + seed)
+            elif seed.startswith("wd:") and QID.match(seed[3:]):
+                iris.append(S.WD + seed[3:])
             elif re.match(r"^(https?|urn|file):", seed):
                 sparql_iri(seed)  # validates
                 iris.append(seed)
-            elif seed.startswith("wd:") and QID.match(seed[3:]):
-                iris.append(S.WD + seed[3:])
             else:
-                labels.append(seed)
-        for label in labels:
-            iris.append(self._resolve_label(label))
+                iris.append(self._resolve_label(seed))  # keeps the user's order
         self._check_exist(iris)
         return list(dict.fromkeys(iris))
 

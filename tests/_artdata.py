@@ -70,16 +70,19 @@ def pryce_turtle(rows: list[dict], seeds: list[dict], out: Path) -> Path:
 
 
 def pryce_expected(rows: list[dict], seeds: list[dict]) -> PryceExpected:
-    """What the rows give under the documented typing (schema.TYPE_RULES, strongest first):
-    anything at either end of P737/P1066 is an artist; other P135 objects are movements; an
-    entity with only P135 facts gets no type. An edge is kept only where its schema types fit."""
+    """What the rows give under the documented typing (schema.TYPE_RULES, strongest first): either
+    end of P1066 is an artist; a P135 object is a movement; then either end of P737 and any P135
+    subject left untyped is an artist. An edge is kept only where its schema types fit."""
     triples = {(r["artist"], r["prop"], r["target"]) for r in rows}
     labels = {WD + s["qid"]: s["label"] for s in seeds}
     labels.update({r["target"]: r["targetLabel"] for r in rows})
-    artists = {x for a, p, t in triples if p in (P737, P1066) for x in (a, t)}
-    movements = {t for a, p, t in triples if p == P135} - artists
+    strong = {x for a, p, t in triples if p == P1066 for x in (a, t)}
+    movements = {t for a, p, t in triples if p == P135} - strong
+    weak = {x for a, p, t in triples if p == P737 for x in (a, t)} | {a for a, p, t in triples if p == P135}
+    artists = strong | (weak - movements)
     edges = {
-        "influenced_by": {(a, t) for a, p, t in triples if p == P737},
+        "influenced_by": {(a, t) for a, p, t in triples if p == P737 and a in artists and t in artists},
+        "influenced_by_movement": {(a, t) for a, p, t in triples if p == P737 and a in artists and t in movements},
         "student_of": {(a, t) for a, p, t in triples if p == P1066},
         "movement": {(a, t) for a, p, t in triples if p == P135 and a in artists and t in movements},
     }

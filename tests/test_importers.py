@@ -78,6 +78,7 @@ def test_pryce_counts_match_the_rows(pryce):
     assert m["counts"]["nodes"] == {"artist": len(exp.artists), "movement": len(exp.movements)}
     assert m["counts"]["edges"] == {
         "artist__influenced_by__artist": len(exp.edges["influenced_by"]),
+        "artist__influenced_by__movement": len(exp.edges["influenced_by_movement"]),
         "artist__movement__movement": len(exp.edges["movement"]),
         "artist__student_of__artist": len(exp.edges["student_of"]),
     }
@@ -94,6 +95,7 @@ def test_pryce_edges_are_exactly_the_rows(pryce):
     assert set(g.iris["artist"]) == exp.artists
     assert set(g.iris["movement"]) == exp.movements
     assert edge_pairs(g, ("artist", "influenced_by", "artist")) == exp.edges["influenced_by"]
+    assert edge_pairs(g, ("artist", "influenced_by", "movement")) == exp.edges["influenced_by_movement"]
     assert edge_pairs(g, ("artist", "student_of", "artist")) == exp.edges["student_of"]
     assert edge_pairs(g, ("artist", "movement", "movement")) == exp.edges["movement"]
     for t in ("artist", "movement"):
@@ -121,9 +123,6 @@ def test_pryce_seed_facts(pryce):
         assert targets_of(g, ("artist", "movement", "movement"), iri) == movements, seed["label"]
 
 
-@pytest.mark.xfail(strict=True, reason="schema.TYPE_RULES rank `wdt:P737 object → artist` above "
-                   "`wdt:P135 object → movement`: Sorolla 'influenced by' Impressionism (Q40415) turns the "
-                   "movement into an artist and drops every artist→Impressionism P135 edge")
 def test_pryce_impressionism_stays_a_movement(pryce):
     g = pryce["graph"]
     assert g.index_of("movement", WD + "Q40415") is not None
