@@ -46,6 +46,13 @@ class KnowledgeGraph:
         return self.dir.root
 
     @cached_property
+    def influence(self):
+        """The :class:`~artkg.kg.influence.InfluenceIndex` of this graph, built once on first use."""
+        from artkg.kg.influence import InfluenceIndex
+
+        return InfluenceIndex.from_graph(self)
+
+    @cached_property
     def evidence(self) -> list[dict]:
         return json.loads((self.dir.processed / "evidence.json").read_text(encoding="utf-8"))
 

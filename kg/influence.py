@@ -106,7 +106,7 @@ def influence_report(graph, artist: str, degree: int = 2,
     """The ``artkg influence --artist`` answer as plain data (the documented JSON shape)."""
     direction = Direction(direction)
     source = graph.resolve("artist", artist)
-    index = index or InfluenceIndex.from_graph(graph)
+    index = index or graph.influence
     iris = graph.iris["artist"]
     key = "influencers" if direction is Direction.influencers else "influenced"
     return {
