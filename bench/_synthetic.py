@@ -89,7 +89,8 @@ def art_lines(n_artists: int, works_per_artist: float = 8.0, seed: int = 0,
     rng = np.random.default_rng(seed)
     n = n_artists
     artist = [f"<{WD}Q{100000 + 3 * i}>" for i in range(n)]
-    births = np.sort(rng.integers(-500, 1990, size=n))  # index order = birth order
+    # Index order = birth order; a few ancient artists (BCE dates), most born 1200–1990.
+    births = np.sort(np.where(rng.random(n) < 0.02, rng.integers(-500, 0, size=n), rng.integers(1200, 1990, size=n)))
     deaths = births + rng.integers(25, 95, size=n)
     n_mov, n_genre, n_subj, n_mat, n_coll, n_place = 60, 40, 400, 30, 300, 500
     movement = [f"<{WD}Q{10 + i}>" for i in range(n_mov)]
@@ -199,7 +200,7 @@ def art_lines(n_artists: int, works_per_artist: float = 8.0, seed: int = 0,
 def artists_for_triples(n_triples: int, works_per_artist: float = 8.0) -> int:
     """About how many artists give ``n_triples`` triples (measured: ~10.7 per artwork, ~13.5 per artist)."""
     per_artist = 13.5 + works_per_artist * 10.7
-    return max(20, int(round((n_triples - 3000) / per_artist)))
+    return max(20, round((n_triples - 3000) / per_artist))
 
 
 def write_art_ntriples(path: str | Path, n_triples: int = 1_000_000, seed: int = 0,
@@ -211,3 +212,27 @@ def write_art_ntriples(path: str | Path, n_triples: int = 1_000_000, seed: int =
     with open(path, "w", encoding="utf-8") as fh:
         fh.writelines(lines)
     return len(lines)
+
+
+def write_influence_ntriples(path: str | Path, n_artists: int = 100_000, mean: float = 2.5,
+                             seed: int = 0) -> dict:
+    """An influence-only graph: ``n_artists`` artists (index order = birth order) with labels,
+    birth dates and ``wdt:P737`` edges from :func:`influence_edges`. Returns counts and the IRIs."""
+    rng = np.random.default_rng(seed)
+    iris = [f"{WD}Q{100000 + 3 * i}" for i in range(n_artists)]
+    births = np.sort(rng.integers(1200, 2000, size=n_artists))
+    who, by = influence_edges(n_artists, mean, rng)
+    label, p569, p737 = f"<{LABEL}>", f"<{WDT}P569>", f"<{WDT}P737>"
+    lines = [f'<{iri}> {label} "Artist {i}"@en .\n' for i, iri in enumerate(iris)]
+    lines += [f"<{iri}> {p569} {_date(int(b))} .\n" for iri, b in zip(iris, births.tolist())]
+    lines += [f"<{iris[i]}> {p737} <{iris[j]}> .\n" for i, j in zip(who.tolist(), by.tolist())]
+    lines.sort()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(lines)
+    indeg = np.bincount(who, minlength=n_artists)
+    outdeg = np.bincount(by, minlength=n_artists)
+    return {"artists": n_artists, "edges": len(who), "triples": len(lines),
+            "mean_influencers": float(indeg.mean()), "max_influencers": int(indeg.max()),
+            "max_influenced": int(outdeg.max()), "iris": iris}

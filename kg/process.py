@@ -4,10 +4,21 @@ One pass over the triples buckets them by predicate (only predicates the schema 
 node types then come from :data:`~artkg.kg.schema.TYPE_RULES` (strongest rule wins), node ids are
 the IRIs of a type in sorted order (stable across rebuilds), and every influence edge keeps its
 evidence — the source, the property, and any Wikibase statement references.
+
+How it is fast (see ``bench/README.md``): the triples become *columns* — per triple, the integer
+code of its subject, predicate and object in three tables of distinct terms — and everything after
+that (typing, id maps, edge indices, label choice, years) is numpy work on those codes, with
+Python only touching each *distinct* term once. Canonical N-Triples (one ``<s> <p> <o> .`` per
+line, as ``graph.nt`` is written) are read into columns directly by
+:func:`artkg.kg.ntriples_reader.read_canonical`, which splits lines at C speed and validates each distinct term exactly as pyoxigraph would
+(IRIs with :class:`pyoxigraph.NamedNode`, literal suffixes by a round trip through pyoxigraph);
+every line it cannot read trivially (escapes, comments, other whitespace …) is parsed by
+pyoxigraph itself, and any file it cannot read at all goes through pyoxigraph entirely. The
+result is the same as the original one-triple-at-a-time loop, field for field and in the same
+order (``tests/test_process.py`` compares both).
 """
 from __future__ import annotations
 
-import gc
 import logging
 import math
 from collections import defaultdict
@@ -18,6 +29,8 @@ import numpy as np
 import pyoxigraph as ox
 
 from artkg.kg import schema as S
+from artkg.kg.columns import BLANK, IRI, LITERAL, OTHER, Columns, columns_from_quads, gc_paused, lazy_pandas
+from artkg.kg.ntriples_reader import read_canonical
 
 log = logging.getLogger("artkg")
 
@@ -46,6 +59,8 @@ class ProcessedGraph:
         }
 
 
+
+
 def _year(value: str) -> float:
     """The year of an xsd:dateTime/gYear/date lexical value (``-0500-…`` is 500 BCE)."""
     text = value.strip()
@@ -65,145 +80,276 @@ def _lang_rank(lang: str | None, languages: tuple[str, ...]) -> int:
 
 def process_ntriples(path: str | Path, *, source: str = "unknown", languages: tuple[str, ...] = ("en",)) -> ProcessedGraph:
     """Read an N-Triples file and build the processed graph."""
-    with open(path, "rb") as fh:
-        return process_triples(ox.parse(fh, format=ox.RdfFormat.N_TRIPLES), source=source, languages=languages)
+    with gc_paused():
+        columns = read_canonical(path)
+        if columns is None:  # not canonical N-Triples (or not valid): pyoxigraph reads all of it
+            with open(path, "rb") as fh:
+                columns = columns_from_quads(ox.parse(fh, format=ox.RdfFormat.N_TRIPLES))
+        return _build(columns, source=source, languages=languages)
 
 
 def process_triples(quads, *, source: str = "unknown", languages: tuple[str, ...] = ("en",)) -> ProcessedGraph:
     """Build the processed graph from an iterable of pyoxigraph triples or quads."""
-    edge_preds = {p: i for i, p in enumerate(S.EDGES_BY_PREDICATE)}
-    edge_subj: list[list[str]] = [[] for _ in edge_preds]
-    edge_obj: list[list[str]] = [[] for _ in edge_preds]
-    years = {p: {} for p in S.YEAR_ATTRS}
-    texts: dict[str, dict[str, tuple[int, str]]] = {k: {} for k in _LABEL_LIKE.values()}
-    evidence_triples: list[tuple[str, str, ox.NamedNode | ox.Literal | ox.BlankNode]] = []
+    with gc_paused():
+        return _build(columns_from_quads(quads), source=source, languages=languages)
+
+
+# ---------------------------------------------------------------------------------- building
+def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedGraph:
+    edge_preds = list(S.EDGES_BY_PREDICATE)  # edge predicates, in schema order
+    n_edge = len(edge_preds)
+    year_preds = list(S.YEAR_ATTRS)
+    cat_text = {"label": n_edge, "description": n_edge + 1, "image": n_edge + 2}
+    cat_year = {p: n_edge + 3 + j for j, p in enumerate(year_preds)}
+    cat_evidence = n_edge + 3 + len(year_preds)
+    cat_other = cat_evidence + 1
+
+    # The category of each triple, from its predicate (same tests, same order as the original loop).
+    edge_k = {p: k for k, p in enumerate(edge_preds)}
+    pred_cat = np.empty(len(c.preds), dtype=np.int16)
+    for u, pred in enumerate(c.preds):
+        if pred is None:  # an unreadable token of the canonical reader: no triple refers to it
+            pred_cat[u] = cat_other
+        elif pred in edge_k:
+            pred_cat[u] = edge_k[pred]
+        elif pred in _LABEL_LIKE:
+            pred_cat[u] = cat_text[_LABEL_LIKE[pred]]
+        elif pred in cat_year:
+            pred_cat[u] = cat_year[pred]
+        elif pred in _EVIDENCE_PRED or pred.startswith(S.PR):
+            pred_cat[u] = cat_evidence
+        else:
+            pred_cat[u] = cat_other
+    row_cat = pred_cat[c.p_code]
+    by_cat = np.argsort(row_cat, kind="stable")  # rows of each category, in input order
+    bounds = np.zeros(cat_other + 2, dtype=np.intp)
+    np.cumsum(np.bincount(row_cat, minlength=cat_other + 1), out=bounds[1:])
+
+    def rows(cat: int) -> np.ndarray:
+        return by_cat[bounds[cat]:bounds[cat + 1]]
+
+    obj_kind_u, subj_kind_u = c.obj_kind, c.subj_kind
+    row_okind = obj_kind_u[c.o_code]
+
+    # Every subject value and every IRI object gets a global entity id (by value, as the
+    # original dicts keyed by ``.value``); a subject without a value fails where it is read.
+    # (Values the canonical reader could not read are None: no triple refers to them.)
+    iri_objects = np.flatnonzero(obj_kind_u == IRI)
+    entity_values = np.empty(len(c.subj_value) + len(iri_objects), dtype=object)
+    entity_values[:len(c.subj_value)] = c.subj_value
+    entity_values[len(c.subj_value):] = [c.obj_value[u] for u in iri_objects.tolist()]
+    gids, values = lazy_pandas().factorize(entity_values)
+    del entity_values
+    s_gid_u = gids[:len(c.subj_value)].astype(np.intp, copy=False)
+    o_gid_u = np.full(len(c.obj_value), -1, dtype=np.intp)
+    o_gid_u[iri_objects] = gids[len(c.subj_value):]
+    values = values.tolist()
+    n_ent = len(values)
+
+    def check_subjects(r: np.ndarray) -> None:
+        if len(subj_kind_u) and (subj_kind_u == OTHER).any():
+            bad = subj_kind_u[c.s_code[r]] == OTHER
+            if bad.any():
+                _ = c.subj_value[c.s_code[r][bad][0]].value  # AttributeError, as before
+
+    def check_objects(r: np.ndarray) -> None:
+        bad = row_okind[r] == OTHER
+        if bad.any():
+            _ = c.obj_value[c.o_code[r][bad][0]].value  # AttributeError, as before
+
+    # Triples the loop counted as skipped, in the order it first met them.
     skipped: dict[str, int] = defaultdict(int)
-    named, literal = ox.NamedNode, ox.Literal
+    firsts = []
+    edge_rows = by_cat[:bounds[n_edge]]
+    literal_edges = edge_rows[row_okind[edge_rows] != IRI]
+    if len(literal_edges):
+        firsts.append((int(literal_edges.min()), "edge with a literal object", len(literal_edges)))
+    other_rows = rows(cat_other)
+    if len(other_rows):
+        firsts.append((int(other_rows[0]), "triple with a predicate outside the schema", len(other_rows)))
+    for _, key, count in sorted(firsts):
+        skipped[key] += count
 
-    # Millions of small objects are created and kept: the cyclic GC would rescan them all the time.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for quad in quads:
-            pred = quad.predicate.value
-            k = edge_preds.get(pred)
-            if k is not None:
-                obj = quad.object
-                if type(obj) is named:
-                    edge_subj[k].append(quad.subject.value)
-                    edge_obj[k].append(obj.value)
-                else:
-                    skipped["edge with a literal object"] += 1
-                continue
-            kind = _LABEL_LIKE.get(pred)
-            if kind is not None:
-                obj = quad.object
-                if kind == "image":
-                    value = obj.value
-                    rank = 0
-                elif type(obj) is literal:
-                    value, rank = obj.value, _lang_rank(obj.language, languages)
-                else:
-                    continue
-                store = texts[kind]
-                subj = quad.subject.value
-                old = store.get(subj)
-                if old is None or rank < old[0] or (rank == old[0] and value < old[1]):
-                    store[subj] = (rank, value)
-                continue
-            table = years.get(pred)
-            if table is not None:
-                year = _year(quad.object.value)
-                subj = quad.subject.value
-                # Wikidata may hold several dates (uncertain birth years): keep the earliest.
-                if not math.isnan(year) and (subj not in table or year < table[subj]):
-                    table[subj] = year
-                continue
-            if pred in _EVIDENCE_PRED or pred.startswith(S.PR):
-                s = quad.subject
-                evidence_triples.append((s.value if type(s) is not ox.BlankNode else "_:" + s.value,
-                                         pred, quad.object))
-                continue
-            skipped["triple with a predicate outside the schema"] += 1
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    # Edge triples with an IRI object, per edge predicate.
+    named_rows = []
+    for k in range(n_edge):
+        r = rows(k)
+        r = r[row_okind[r] == IRI]
+        check_subjects(r)
+        named_rows.append(r)
 
-    preds = list(edge_preds)
-    node_type = _assign_types(preds, edge_subj, edge_obj, years)
-    nodes: dict[str, list[str]] = defaultdict(list)
-    for iri, t in node_type.items():
-        nodes[t].append(iri)
-    index: dict[str, int] = {}
-    for t in list(nodes):
-        nodes[t].sort()
-        index.update({iri: i for i, iri in enumerate(nodes[t])})
+    # Years: the earliest parsable year per subject and predicate.
+    years: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for pred in year_preds:
+        r = rows(cat_year[pred])
+        check_subjects(r)
+        check_objects(r)
+        inverse, codes = lazy_pandas().factorize(c.o_code[r])
+        per_code = np.array([_year(c.obj_value[u]) for u in codes.tolist()], dtype=np.float64)
+        year = per_code[inverse]
+        subj = s_gid_u[c.s_code[r]]
+        ok = ~np.isnan(year)
+        subj, year = subj[ok], year[ok]
+        order = np.lexsort((year, subj))
+        subj, year = subj[order], year[order]
+        first = np.ones(len(subj), dtype=bool)
+        first[1:] = subj[1:] != subj[:-1]
+        years[pred] = (subj[first], year[first])
 
-    edges = _edge_indices(preds, edge_subj, edge_obj, node_type, index, skipped)
-    nodes = {t: nodes[t] for t in sorted(nodes, key=lambda t: S.TYPE_PRIORITY[S.NodeType(t)])}
-    labels = {t: [texts["label"].get(i, (0, None))[1] for i in iris] for t, iris in nodes.items()}
-    descriptions = {t: [texts["description"].get(i, (0, None))[1] for i in iris] for t, iris in nodes.items()}
-    images = [texts["image"].get(i, (0, None))[1] for i in nodes.get("artwork", [])]
+    # Node types: the first rule (strongest) that applies to an entity.
+    type_names = [t.value for t in S.NodeType]
+    type_index = {name: i for i, name in enumerate(type_names)}
+    node_type = np.full(n_ent, -1, dtype=np.int16)
+    for pred, pos, t in S.TYPE_RULES:
+        if pred in edge_k:
+            r = named_rows[edge_k[pred]]
+            ids = s_gid_u[c.s_code[r]] if pos == "s" else o_gid_u[c.o_code[r]]
+        elif pred in years and pos == "s":
+            ids = years[pred][0]
+        else:
+            continue
+        ids = ids[node_type[ids] < 0]
+        node_type[ids] = type_index[t.value]
+
+    # Id maps: the IRIs of a type in sorted order.
+    present = sorted(np.flatnonzero(np.bincount(node_type + 1, minlength=1)[1:]).tolist(),
+                     key=lambda t: S.TYPE_PRIORITY[S.NodeType(type_names[t])])
+    index = np.full(n_ent, -1, dtype=np.int64)
+    node_gids: dict[str, np.ndarray] = {}
+    nodes: dict[str, list[str]] = {}
+    for t in present:
+        gids = sorted(np.flatnonzero(node_type == t).tolist(), key=values.__getitem__)
+        gids_arr = np.array(gids, dtype=np.intp)
+        index[gids_arr] = np.arange(len(gids), dtype=np.int64)
+        name = type_names[t]
+        node_gids[name] = gids_arr
+        nodes[name] = [values[g] for g in gids]
+
+    # Edge indices: sorted, de-duplicated; mismatched types counted in order of appearance.
+    n_types = len(type_names)
+    edges: dict[tuple, np.ndarray] = {}
+    for k, pred in enumerate(edge_preds):
+        r = named_rows[k]
+        if not len(r):
+            continue
+        specs = S.EDGES_BY_PREDICATE[pred]
+        spec_of = np.full((n_types + 1) ** 2, -1, dtype=np.int16)
+        for j, spec in enumerate(specs):
+            spec_of[type_index[spec.src.value] * (n_types + 1) + type_index[spec.dst.value]] = j
+        s_g, o_g = s_gid_u[c.s_code[r]], o_gid_u[c.o_code[r]]
+        ts, to = node_type[s_g].astype(np.intp), node_type[o_g].astype(np.intp)
+        ts[ts < 0] = n_types  # "None"
+        to[to < 0] = n_types
+        combo = ts * (n_types + 1) + to
+        which = spec_of[combo]
+        bad = which < 0
+        if bad.any():
+            kinds, first_seen = lazy_pandas().factorize(combo[bad])  # in order of first appearance
+            counts = np.bincount(kinds)
+            names = type_names + [None]
+            for j, kind in enumerate(first_seen.tolist()):
+                src, dst = divmod(kind, n_types + 1)
+                skipped[f"{S.local_name(pred)} between {names[src]} and {names[dst]}"] += int(counts[j])
+        for j, spec in enumerate(specs):
+            m = which == j
+            if not m.any():
+                continue
+            a, b = index[s_g[m]], index[o_g[m]]
+            n_dst = len(nodes[spec.dst.value])
+            code = np.sort(a * n_dst + b)  # sorted by (a, b) …
+            if len(code) > 1:
+                code = code[np.concatenate([[True], code[1:] != code[:-1]])]  # … de-duplicated
+            edges[spec.key] = np.ascontiguousarray(np.stack([code // n_dst, code % n_dst]))
+    edges = dict(sorted(edges.items()))
+
+    # Labels, descriptions (literals only; by language preference, then value) and images.
+    rank_of = {}
+    text_best = {}
+    for kind, cat in cat_text.items():
+        r = rows(cat)
+        if kind == "image":
+            check_subjects(r)
+            check_objects(r)
+            rank = np.zeros(len(r), dtype=np.int64)
+        else:
+            r = r[row_okind[r] == LITERAL]
+            check_subjects(r)
+            codes = c.o_code[r]
+            ranks_u = np.zeros(len(c.obj_value), dtype=np.int64)
+            for u in lazy_pandas().unique(codes).tolist():
+                lang = c.obj_lang[u]
+                if lang not in rank_of:
+                    rank_of[lang] = _lang_rank(lang, languages)
+                ranks_u[u] = rank_of[lang]
+            rank = ranks_u[codes]
+        text_best[kind] = _best_text(s_gid_u[c.s_code[r]], c.o_code[r], rank, c.obj_value, n_ent)
+
+    def texts(kind: str, gids: np.ndarray) -> list:
+        obj_value = c.obj_value
+        return [obj_value[u] if u >= 0 else None for u in text_best[kind][gids].tolist()]
+
+    labels = {t: texts("label", g) for t, g in node_gids.items()}
+    descriptions = {t: texts("description", g) for t, g in node_gids.items()}
+    images = texts("image", node_gids["artwork"]) if "artwork" in node_gids else []
 
     node_attrs: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
     for pred, (t, attr) in S.YEAR_ATTRS.items():
         if t in nodes:
-            node_attrs[t][attr] = np.array([years[pred].get(i, math.nan) for i in nodes[t]], dtype=np.float32)
+            per_entity = np.full(n_ent, np.nan, dtype=np.float64)
+            subj, year = years[pred]
+            per_entity[subj] = year
+            node_attrs[t][attr] = per_entity[node_gids[t]].astype(np.float32)
 
-    influence_key = S.INFLUENCE.key
-    evidence = _evidence(edges.get(influence_key), nodes.get("artist", []), evidence_triples, source)
+    # Evidence triples (statements and references), in input order.
+    r = rows(cat_evidence)
+    check_subjects(r)
+    influence = edges.get(S.INFLUENCE.key)
+    if influence is not None:  # (the objects' values are only read when there are edges)
+        check_objects(r)
+    subj_value, obj_value = c.subj_value, c.obj_value
+    s_blank, o_blank = (subj_kind_u == BLANK).tolist(), (obj_kind_u == BLANK).tolist()
+    evidence_triples = [
+        ("_:" + subj_value[s] if s_blank[s] else subj_value[s], c.preds[p],
+         "_:" + obj_value[o] if o_blank[o] else obj_value[o])
+        for s, p, o in zip(c.s_code[r].tolist(), c.p_code[r].tolist(), c.o_code[r].tolist())
+    ]
+    evidence = _evidence(influence, nodes.get("artist", []), evidence_triples, source)
     return ProcessedGraph(nodes=nodes, labels=labels, descriptions=descriptions, edges=edges,
                           node_attrs=dict(node_attrs), images=images, evidence=evidence,
                           skipped=dict(skipped))
 
 
-def _assign_types(preds, edge_subj, edge_obj, years) -> dict[str, str]:
-    """Each IRI gets the type of the strongest rule that applies to it (see schema.TYPE_RULES)."""
-    where = {p: i for i, p in enumerate(preds)}
-    node_type: dict[str, str] = {}
-    for pred, pos, t in S.TYPE_RULES:
-        if pred in where:
-            k = where[pred]
-            iris = edge_subj[k] if pos == "s" else edge_obj[k]
-        elif pred in years and pos == "s":
-            iris = years[pred]
-        else:
-            continue
-        value = t.value
-        for iri in set(iris).difference(node_type):
-            node_type[iri] = value
-    return node_type
-
-
-def _edge_indices(preds, edge_subj, edge_obj, node_type, index, skipped) -> dict[tuple, np.ndarray]:
-    edges: dict[tuple, np.ndarray] = {}
-    for k, pred in enumerate(preds):
-        if not edge_subj[k]:
-            continue
-        by_types = {(spec.src.value, spec.dst.value): spec.key for spec in S.EDGES_BY_PREDICATE[pred]}
-        pairs: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
-        for s, o in zip(edge_subj[k], edge_obj[k]):
-            key = by_types.get((node_type.get(s), node_type.get(o)))
-            if key is None:
-                skipped[f"{S.local_name(pred)} between {node_type.get(s)} and {node_type.get(o)}"] += 1
-                continue
-            pairs[key].append((index[s], index[o]))
-        for key, pair_list in pairs.items():
-            arr = np.unique(np.asarray(pair_list, dtype=np.int64), axis=0)  # sorted, de-duplicated
-            edges[key] = np.ascontiguousarray(arr.T)
-    return dict(sorted(edges.items()))
+def _best_text(subj: np.ndarray, codes: np.ndarray, rank: np.ndarray, obj_value: list, n_ent: int) -> np.ndarray:
+    """Per entity, the object code with the smallest (rank, value); -1 where there is none."""
+    best = np.full(n_ent, -1, dtype=np.intp)
+    if not len(subj):
+        return best
+    order = np.lexsort((rank, subj))
+    subj, codes, rank = subj[order], codes[order], rank[order]
+    start = np.flatnonzero(np.concatenate([[True], subj[1:] != subj[:-1]]))
+    group = np.repeat(np.arange(len(start)), np.diff(np.append(start, len(subj))))
+    at_min = rank == rank[start][group]
+    n_min = np.bincount(group[at_min], minlength=len(start))
+    chosen = codes[start]
+    for g in np.flatnonzero(n_min > 1).tolist():  # ties on rank: the smallest value
+        i = start[g]
+        chosen[g] = min(codes[i:i + n_min[g]].tolist(), key=obj_value.__getitem__)
+    best[subj[start]] = chosen
+    return best
 
 
 def _evidence(edge_index, artists, evidence_triples, source) -> list[dict]:
-    """For each influence edge: its source, the property, and the statement references found."""
+    """For each influence edge: its source, the property, and the statement references found.
+
+    ``evidence_triples`` are ``(subject, predicate, object)`` values, blank nodes as ``_:id``.
+    """
     if edge_index is None:
         return []
     statement_of: dict[str, str] = {}  # statement -> influencee
     target_of: dict[str, str] = {}  # statement -> influencer
     refs_of: dict[str, list[str]] = defaultdict(list)  # statement -> reference nodes
     ref_values: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for s, p, o in evidence_triples:
-        ov = o.value if type(o) is not ox.BlankNode else "_:" + o.value
+    for s, p, ov in evidence_triples:
         if p == S.P + "P737":
             statement_of[ov] = s
         elif p == S.PS + "P737":
