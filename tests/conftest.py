@@ -35,3 +35,15 @@ def world_server(small_world):
 
     with OxigraphServer(files=[small_world / "graph.nt"]) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Run a module's torch work on one thread: on small shared machines, intra-op threads fighting
+    other processes for two cores make a forward pass ~20× slower (OpenMP spin-waits)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

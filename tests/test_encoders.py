@@ -24,13 +24,7 @@ TINY_CLIP = {"embed_dim": 16,
              "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Small shared test machines: more intra-op threads than free cores makes forwards crawl.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -28,14 +28,7 @@ from conftest import shared
 LITE64 = {"image_size": 64}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # The test machines are small and shared: with several intra-op threads fighting other
-    # processes for two cores, a forward pass gets ~20× slower (OpenMP spin-waits).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def copy_world(src: Path, dst: Path) -> Path:
