@@ -37,7 +37,10 @@ def main() -> None:
     kgbuild, artkg = str(bin_dir / "kgbuild"), str(bin_dir / "artkg")
 
     world = out / "world"
-    run(kgbuild, "synth", "--artists", str(args.artists), "--seed", str(args.seed), "--out", str(world), "--quiet")
+    built = json.loads(run(kgbuild, "synth", "--artists", str(args.artists), "--seed", str(args.seed),
+                           "--out", str(world), "--quiet", "--json", capture=True))
+    print(f"offline world: {built['counts']['nodes']['artist']} artists, "
+          f"{built['counts']['nodes']['artwork']} artworks, {built['triples']:,} triples")
     truth = json.loads((world / "ground_truth.json").read_text())
     # Seeds: the latest-born artists with the most planted influencers make the richest chains.
     artists = sorted(truth["artists"], key=lambda a: (-len(a["influencers"]), a["iri"]))
@@ -46,8 +49,10 @@ def main() -> None:
     with OxigraphServer(files=[world / "graph.nt"]) as server:
         print(f"Oxigraph SPARQL server on {server.query_url}", file=sys.stderr)
         crawled = out / "crawled"
-        run(kgbuild, "wikidata", *seeds, "--endpoint", server.query_url, "--hops", "2",
-            "--max-artworks", "5", "--out", str(crawled), "--quiet")
+        crawl = json.loads(run(kgbuild, "wikidata", *seeds, "--endpoint", server.query_url, "--hops", "2",
+                               "--max-artworks", "5", "--out", str(crawled), "--quiet", "--json", capture=True))
+    print(f"crawled over SPARQL: {crawl['counts']['nodes']['artist']} artists, "
+          f"{crawl['counts']['nodes'].get('artwork', 0)} artworks, {crawl['requests']['network']} queries\n")
     print("(server stopped)", file=sys.stderr)
 
     for seed in seeds:
