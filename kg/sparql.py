@@ -14,6 +14,7 @@ import http.client
 import json
 import logging
 import math
+import os
 import re
 import socket
 import time
@@ -30,7 +31,9 @@ from artkg.kg.errors import EndpointError, InputError
 log = logging.getLogger("artkg")
 
 WIKIDATA_ENDPOINT = "https://query.wikidata.org/sparql"
-USER_AGENT = (
+# Wikimedia's policy asks for a User-Agent that names the tool and a way to reach its operator:
+# set ARTKG_USER_AGENT (e.g. "my-museum-lab/1.0 (me@example.org) artkg") to identify yourself.
+USER_AGENT = os.environ.get("ARTKG_USER_AGENT") or (
     f"artkg/{__version__} (https://github.com/artkg/artkg; artkg-maintainers@googlegroups.com) "
     "SPARQLWrapper"
 )

@@ -172,9 +172,9 @@ class WikidataCrawler:
         present: set[str] = set()
         for batch in self._batches(iris, "checking seeds"):
             rows = self._select(
-                "SELECT DISTINCT ?e WHERE {\n"
+                "SELECT ?e WHERE {\n"
                 f"  {values_block('e', [sparql_iri(i) for i in batch])}\n"
-                "  ?e ?p ?o .\n}")
+                "  FILTER EXISTS { ?e ?p ?o }\n}")
             present.update(r["e"]["value"] for r in rows)
         missing = [i for i in iris if i not in present]
         if missing:
