@@ -40,6 +40,7 @@ class KnowledgeGraph:
         self.labels: dict[str, list[str | None]] = {t: v["label"] for t, v in nodes.items()}
         self.descriptions: dict[str, list[str | None]] = {t: v["description"] for t, v in nodes.items()}
         self.images: list[str | None] = nodes.get("artwork", {}).get("image", [])
+        self._label_maps: dict[str, dict[str, list[int]]] = {}  # built on the first lookup by label
 
     @property
     def root(self) -> Path:
@@ -131,10 +132,6 @@ class KnowledgeGraph:
         raise NotFoundError(f"no {node_type} {query!r} in {self.root}",
                             f"did you mean {suggestion}?" if close else
                             f"give an IRI, a QID or an exact label (try `artkg info {self.root}`)")
-
-    @cached_property
-    def _label_maps(self) -> dict[str, dict[str, list[int]]]:
-        return {}
 
     def _by_label(self, node_type: str) -> dict[str, list[int]]:
         if node_type not in self._label_maps:
