@@ -137,6 +137,162 @@ def features(
     emit(report, as_json, _features_text)
 
 
+def _metrics_text(metrics: dict) -> list[str]:
+    lines = []
+    for task, parts in metrics.items():
+        if not isinstance(parts, dict) or "test" not in parts:
+            continue
+        for part in ("test", "test_seen", "test_unseen", "test_image_only", "val"):
+            m = parts.get(part)
+            if not m or not m.get("n"):
+                continue
+            topk = next((k for k in m if k.startswith("top") and k != "top1"), None)
+            lines.append(f"  {task:<10} {part:<15} top-1 {m['top1']:.3f}  {topk} {m[topk]:.3f}  "
+                         f"macro-F1 {m['macro_f1']:.3f}  (n={m['n']}, chance {m['chance']:.3f})")
+    return lines
+
+
+def _task_weights(tasks: list[str], weights: list[float]) -> Optional[list[float]]:
+    from artkg.kg.errors import InputError
+
+    if not weights:
+        return None
+    if len(weights) == len(tasks) - 1:  # L = L_first + λ·L_second …
+        return [1.0, *weights]
+    if len(weights) == len(tasks):
+        return list(weights)
+    raise InputError(f"{len(weights)} --task-weight values for {len(tasks)} tasks",
+                     "give one weight per task, or one per task after the first (λ)")
+
+
+def _unseen_classes(values: list[str]) -> dict:
+    from artkg.kg.errors import InputError
+
+    out: dict = {}
+    for value in values:
+        task, sep, name = value.partition("=")
+        if not sep or not task or not name:
+            raise InputError(f"--unseen-class {value!r} is not TASK=CLASS", "e.g. --unseen-class 'style=Style 03'")
+        out.setdefault(task.strip(), []).append(name.strip())
+    return out
+
+
+@app.command(epilog="Examples:\n\n  artkg train graphclip world --task style --gnn sage --layers 2 --out runs/style\n\n"
+                    "  artkg train graphclip world --task style --task genre --task-weight 0.5 --out runs/multi\n\n"
+                    "  artkg train graphclip world --task style --unseen-fraction 0.25 --out runs/zeroshot\n\n"
+                    "  artkg train image_head world --task style --seed 1 --out runs/head --json\n\n"
+                    "  artkg train graphclip artgraph --config examples/configs/graphclip_artgraph_paper.json "
+                    "--out runs/paper")
+@friendly_errors
+def train(
+    model: str = typer.Argument(..., help="graphclip, prototype, linear_probe or image_head (see `artkg ls`)."),
+    graph_dir: Path = typer.Argument(..., help="A graph directory with features (`artkg features`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The run directory to write."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TrainConfig JSON file; flags override it."),
+    task: list[str] = typer.Option([], "--task", "-t", help="Class node type to predict (repeat for multi-task)."),
+    task_weight: list[float] = typer.Option([], "--task-weight", help="Loss weight per task, or λ for each task "
+                                                                      "after the first."),
+    gnn: Optional[str] = typer.Option(None, "--gnn", help="sage or gat."),
+    layers: Optional[int] = typer.Option(None, "--layers", min=1, help="GNN layers (2 or 3)."),
+    hidden: Optional[int] = typer.Option(None, "--hidden", min=1, help="GNN hidden size."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Maximum epochs (early stopping may end sooner)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Training artworks per step."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (Adam)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the split, the initialisation and the batches."),
+    unseen_fraction: Optional[float] = typer.Option(None, "--unseen-fraction",
+                                                    help="Share of each task's classes held out of training (zero-shot)."),
+    unseen_class: list[str] = typer.Option([], "--unseen-class", help="TASK=CLASS to hold out (IRI, id or label)."),
+    model_kwargs: Optional[str] = typer.Option(None, "--model-kwargs", help="JSON object of model options "
+                                               "(e.g. '{\"embed_dim\": 256, \"context\": true}')."),
+    gnn_kwargs: Optional[str] = typer.Option(None, "--gnn-kwargs", help="JSON object of GNN options "
+                                             "(e.g. '{\"heads\": 4, \"dropout\": 0.3}')."),
+    features: Optional[str] = typer.Option(None, "--features", help="Image feature set (folder or encoder name)."),
+    sampler: Optional[str] = typer.Option(None, "--sampler", help="auto, full or neighbor."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
+    as_json: bool = JsonOption,
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
+) -> None:
+    """Train GraphCLIP or a baseline on GRAPH_DIR; writes config, weights, split and metrics to --out."""
+    from artkg.models.train import TrainConfig
+    from artkg.models.train import train as run_training
+
+    setup_logging(verbose, quiet)
+    base = TrainConfig.from_file(config) if config else TrainConfig()
+    changes: dict = {"model": model}
+    if task:
+        changes["tasks"] = list(task)
+    tasks = changes.get("tasks", base.tasks)
+    if task_weight:
+        changes["task_weights"] = _task_weights(tasks, task_weight)
+    elif task and base.task_weights is not None and len(base.task_weights) != len(tasks):
+        changes["task_weights"] = None
+    changes["gnn_kwargs"] = {**base.gnn_kwargs, **_json_kwargs(gnn_kwargs, "--gnn-kwargs"),
+                             **{k: v for k, v in (("layers", layers), ("hidden", hidden)) if v is not None}}
+    if model_kwargs:
+        changes["model_kwargs"] = {**base.model_kwargs, **_json_kwargs(model_kwargs, "--model-kwargs")}
+    if unseen_class:
+        changes["unseen_classes"] = _unseen_classes(unseen_class)
+    for key, value in (("gnn", gnn), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("seed", seed),
+                       ("unseen_fraction", unseen_fraction), ("features", features), ("sampler", sampler),
+                       ("device", device), ("threads", threads)):
+        if value is not None:
+            changes[key] = value
+    result = run_training(graph_dir, base.replace(**changes), out=out, progress=not quiet)
+    report = {"run": str(result.run_dir), "model": result.config.model, "tasks": result.config.tasks,
+              "metrics": result.metrics}
+    emit(report, as_json, lambda r: "\n".join([f"{r['model']} run written to {r['run']}", *_metrics_text(r["metrics"])]))
+
+
+@app.command(name="eval", epilog="Examples:\n\n  artkg eval runs/style\n\n  artkg eval runs/style --graph moved/world --json")
+@friendly_errors
+def evaluate(
+    run: Path = typer.Argument(..., help="A run directory written by `artkg train`."),
+    graph: Optional[Path] = typer.Option(None, "--graph", help="The training graph, if it moved since."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Recompute a run's metrics on its graph and split (and say whether they match metrics.json)."""
+    from artkg.models.run import evaluate_run
+
+    setup_logging(quiet=True)
+    metrics = evaluate_run(run, graph, device=device)
+
+    def text(m: dict) -> str:
+        same = "match" if m["matches_saved"] else "DIFFER from"
+        return "\n".join([f"{run}: metrics {same} metrics.json", *_metrics_text(m)])
+
+    emit(metrics, as_json, text)
+
+
+@app.command(epilog="Examples:\n\n  artkg predict runs/style painting.jpg other.png --top-k 3\n\n"
+                    "  artkg predict runs/style ../shared/data/paintings/images/*.jpg --json")
+@friendly_errors
+def predict(
+    run: Path = typer.Argument(..., help="A run directory written by `artkg train`."),
+    images: list[Path] = typer.Argument(..., help="Image files (need not be in the graph)."),
+    top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="Classes to list per task."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Top-k classes per task for image files, from the image alone (encoded like the run's features)."""
+    from artkg.models.run import predict_images
+
+    setup_logging(quiet=True)
+    results = predict_images(run, images, top_k=top_k, device=device)
+
+    def text(rs: list) -> str:
+        lines = []
+        for r in rs:
+            lines.append(r["image"])
+            for task, preds in r["predictions"].items():
+                lines.append(f"  {task}: " + ", ".join(f"{p['label']} {p['score']:.3f}" for p in preds))
+        return "\n".join(lines)
+
+    emit(results, as_json, text)
+
+
 @app.command(epilog="Example:\n\n  artkg schema --json")
 def schema(as_json: bool = JsonOption) -> None:
     """The graph schema: node types, edge types and the Wikidata property behind each."""

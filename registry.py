@@ -10,9 +10,11 @@ def registries() -> dict[str, ClassResolver]:
     """Name → resolver. Later subsystems (encoders, models, samplers, indexes) add theirs here."""
     from artkg.kg.builders import builder_resolver
     from artkg.models.encoders import image_encoder_resolver, text_encoder_resolver
+    from artkg.models.gnn import gnn_resolver
+    from artkg.models.zoo import model_resolver
 
     return {"builder": builder_resolver, "image_encoder": image_encoder_resolver,
-            "text_encoder": text_encoder_resolver}
+            "text_encoder": text_encoder_resolver, "gnn": gnn_resolver, "model": model_resolver}
 
 
 def versions() -> dict[str, str]:

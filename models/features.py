@@ -109,6 +109,17 @@ def load_features(graph_dir: str | Path, kind: str = "image", key: str | None = 
     ``key`` is a folder name, a cache key or an encoder name; ``None`` takes the most recent
     complete folder of that kind.
     """
+    meta = feature_meta(graph_dir, kind, key)
+    folder = Path(meta["path"])
+    if kind == "image":
+        feats = _load_array(folder / "artwork.npy")
+        mask = _load_array(folder / "artwork_mask.npy")
+        return torch.from_numpy(feats), torch.from_numpy(mask)
+    return {t: torch.from_numpy(_load_array(folder / f"{t}.npy")) for t in meta["node_types"]}
+
+
+def feature_meta(graph_dir: str | Path, kind: str = "image", key: str | None = None) -> dict:
+    """The ``meta.json`` (plus ``key`` and ``path``) of the folder :func:`load_features` reads."""
     from artkg.kg.graphdir import GraphDir
 
     if kind not in ("image", "text"):
@@ -128,12 +139,7 @@ def load_features(graph_dir: str | Path, kind: str = "image", key: str | None = 
     if meta.get("id_map_hash") != manifest.get("id_map_hash"):
         raise InputError(f"the features in {meta['path']} were computed on an earlier build of this graph",
                          f"rerun `artkg features {graph_dir}` to recompute them")
-    folder = Path(meta["path"])
-    if kind == "image":
-        feats = _load_array(folder / "artwork.npy")
-        mask = _load_array(folder / "artwork_mask.npy")
-        return torch.from_numpy(feats), torch.from_numpy(mask)
-    return {t: torch.from_numpy(_load_array(folder / f"{t}.npy")) for t in meta["node_types"]}
+    return meta
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:

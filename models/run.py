@@ -1,0 +1,259 @@
+"""A run directory: everything needed to evaluate a trained model again and to predict with it.
+
+Layout::
+
+    RUN/
+      config.json          artkg_version, format_version, model name and spec, the TrainConfig,
+                           graph (path, id_map_hash), features (encoder, options, cache key), classes
+      model.safetensors    the weights (and buffers: feature statistics, class embeddings)
+      split.json           train / val / test artwork indices and the zero-shot classes
+      metrics.json         top-1, top-k, macro-F1 and per-class metrics per task and part
+      history.json         loss, learning rate and validation top-1 per epoch
+
+Loading reads JSON and safetensors only (nothing is unpickled); ``config.json`` is written last,
+so a directory without it is an unfinished run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+import torch
+
+from artkg._version import __version__
+from artkg.kg.atomic import atomic_path, write_json
+from artkg.kg.errors import InputError
+
+log = logging.getLogger("artkg")
+
+FORMAT_VERSION = 1
+CONFIG, WEIGHTS, SPLIT, METRICS, HISTORY = "config.json", "model.safetensors", "split.json", "metrics.json", "history.json"
+
+
+@dataclass
+class Run:
+    path: Path
+    config: dict  # the whole config.json
+    model: object  # ArtworkClassifier, in eval mode
+    split: object  # Split
+    metrics: dict
+
+    @property
+    def train_config(self):
+        from artkg.models.train import TrainConfig
+
+        return TrainConfig.from_dict(self.config["train"], f"{self.path / CONFIG}")
+
+
+def save_run(out: str | Path, result) -> Path:
+    """Write a :class:`~artkg.models.train.TrainResult` as a run directory; returns its path."""
+    from safetensors.torch import save_file
+
+    from artkg.models.zoo import model_name
+
+    out = check_out(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CONFIG).unlink(missing_ok=True)  # an overwritten run is unfinished until config.json is back
+    data, model = result.data, result.model
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    with atomic_path(out / WEIGHTS) as tmp:
+        save_file(state, str(tmp), metadata={"artkg": __version__, "format_version": str(FORMAT_VERSION)})
+    split = data.split.to_json()
+    split["unseen_class_names"] = data.summary()["unseen_classes"]
+    write_json(out / SPLIT, split, indent=None)
+    write_json(out / METRICS, result.metrics)
+    write_json(out / HISTORY, result.history, indent=None)
+    graph = data.graph
+    features = {"image": _feature_record(data.feature_meta)}
+    if getattr(data, "text_meta", None):
+        features["text"] = _feature_record(data.text_meta)
+    config = {
+        "artkg_version": __version__,
+        "format_version": FORMAT_VERSION,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": model_name(type(model)),
+        "model_spec": _jsonable(model.spec),
+        "train": result.config.to_dict(),
+        "graph": {"path": str(graph.root.resolve()), "id_map_hash": graph.manifest.get("id_map_hash"),
+                  "source": graph.manifest.get("source", {}).get("kind")},
+        "features": features,
+        "tasks": {t.name: {"class_type": t.class_type, "classes": [{"iri": iri, "label": label} for iri, label in
+                                                                   zip(t.class_iris, t.class_names)],
+                           "unseen": data.split.unseen_classes.get(t.name, [])} for t in data.tasks},
+        "tower_trained": bool(getattr(model, "image_tower", None) is not None),
+    }
+    write_json(out / CONFIG, config)
+    log.info("run written to %s", out)
+    return out
+
+
+def check_out(out: str | Path) -> Path:
+    """A run may go to a new or empty folder, or replace an earlier run — nothing else is overwritten."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / CONFIG).exists())):
+        raise InputError(f"{out} exists and is not a run directory", "choose another --out (or an empty folder)")
+    return out
+
+
+def _feature_record(meta: dict) -> dict:
+    return {k: meta.get(k) for k in ("key", "kind", "encoder", "encoder_kwargs", "cache_key", "dim")}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def read_config(run_dir: str | Path) -> dict:
+    """``config.json`` of a run, after checking that this artkg can read the run."""
+    import json
+
+    run_dir = Path(run_dir)
+    path = run_dir / CONFIG
+    if not run_dir.is_dir():
+        raise InputError(f"no run directory at {run_dir}", "train one with `artkg train graphclip GRAPH_DIR --out RUN`")
+    if not path.exists():
+        raise InputError(f"{run_dir} is not a finished run (no {CONFIG})",
+                         "train one with `artkg train graphclip GRAPH_DIR --out RUN`")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}", "retrain the run") from exc
+    if config.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"{run_dir} was written by artkg {config.get('artkg_version', '?')} in run format "
+                         f"{config.get('format_version', '?')}; this artkg {__version__} reads format {FORMAT_VERSION}",
+                         "retrain it with this version (`artkg train …`)")
+    return config
+
+
+def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
+    """Rebuild the model from ``config.json`` and load its weights from safetensors."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from artkg.models.tasks import Split
+    from artkg.models.zoo import build_model
+
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    spec = dict(config["model_spec"])
+    tower_spec = spec.pop("image_tower", None)
+    model = build_model(config["model"], spec)
+    if tower_spec is not None:
+        from artkg.models.tower import rebuild_tower
+
+        model.attach_image_tower(rebuild_tower(tower_spec), tower_spec)
+    weights = run_dir / WEIGHTS
+    if not weights.exists():
+        raise InputError(f"{run_dir} has no {WEIGHTS}", "retrain the run")
+    try:
+        model.load_state_dict(load_file(str(weights)), strict=True)
+    except (RuntimeError, OSError) as exc:
+        raise InputError(f"the weights in {weights} do not fit the model in {CONFIG}: {str(exc).splitlines()[0]}",
+                         "retrain the run") from exc
+    model.to(device).eval()
+    split = Split.from_json(json.loads((run_dir / SPLIT).read_text(encoding="utf-8")))
+    metrics = json.loads((run_dir / METRICS).read_text(encoding="utf-8")) if (run_dir / METRICS).exists() else {}
+    return Run(run_dir, config, model, split, metrics)
+
+
+def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, device: str = "auto",
+                 progress: bool = False) -> dict:
+    """Recompute a run's metrics on its graph (or ``graph_dir``, the same graph moved) with its split."""
+    from artkg.kg.graph import load_graph
+    from artkg.models.data import TrainingData
+    from artkg.models.features import feature_meta, load_features, resolve_device
+    from artkg.models.train import Trainer, evaluate
+
+    dev = resolve_device(device)
+    run = load_run(run_dir, dev)
+    config, train_config = run.config, run.train_config
+    graph = load_graph(graph_dir or config["graph"]["path"])
+    if graph.manifest.get("id_map_hash") != config["graph"]["id_map_hash"]:
+        raise InputError(f"the graph at {graph.root} is not the one {run.path} was trained on (its ids differ)",
+                         "pass the original graph directory with --graph")
+    image = config["features"]["image"]
+    meta = feature_meta(graph.root, "image", image["key"])
+    if meta.get("cache_key") != image["cache_key"]:
+        raise InputError(f"the image features {image['key']} in {graph.root} changed since training",
+                         f"recompute them with `artkg features {graph.root}` using {image['encoder']}")
+    features, mask = load_features(graph.root, "image", image["key"])
+    text = None
+    if "text" in config["features"]:
+        text = load_features(graph.root, "text", config["features"]["text"]["key"])
+    data = TrainingData(graph, list(config["tasks"]), features, mask, meta, split=run.split, text_features=text,
+                        class_inputs=train_config.class_inputs, node_inputs=train_config.node_inputs)
+    trainer = Trainer(run.model, data, train_config, dev, progress)
+    if trainer.tower is not None:
+        trainer.tower.activate_all()
+    metrics = evaluate(trainer, data, train_config.top_k)
+    metrics["matches_saved"] = _same_metrics(metrics, run.metrics)
+    return metrics
+
+
+def _same_metrics(new: dict, saved: dict, tol: float = 1e-3) -> bool:
+    for task, parts in new.items():
+        if not isinstance(parts, dict) or task not in saved:
+            continue
+        for part, values in parts.items():
+            for key in ("top1", "macro_f1"):
+                if key in values and abs(values[key] - saved[task].get(part, {}).get(key, -1)) > tol:
+                    return False
+    return True
+
+
+def predict_images(run_dir: str | Path | Run, images: list[str | Path], top_k: int = 5, device: str = "cpu",
+                   batch_size: int = 32) -> list[dict]:
+    """Top-k classes per task for image files outside the graph (the image-only path).
+
+    The images are encoded with the encoder recorded in the run (the same weights and
+    preprocessing as the training features; the fine-tuned tower where the run has one).
+    """
+    from artkg.models.encoders import make_image_encoder
+    from artkg.models.images import load_image
+
+    run = run_dir if isinstance(run_dir, Run) else load_run(run_dir, device)
+    model = run.model
+    if model.image_tower is not None:
+        encoder = model.image_tower
+    else:
+        record = run.config["features"]["image"]
+        encoder = make_image_encoder(record["encoder"], **(record.get("encoder_kwargs") or {}))
+        if encoder.cache_key() != record["cache_key"]:
+            raise InputError(f"this installation builds {record['encoder']} differently from the run's features "
+                             f"({encoder.cache_key()} ≠ {record['cache_key']})",
+                             "install the encoder weights the run was trained with, or retrain")
+    encoder = encoder.to(device).eval()
+    paths = [Path(p) for p in images]
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"no image file at {path}", "pass existing image files (PNG, JPEG …)")
+    results = []
+    with torch.no_grad():
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start:start + batch_size]
+            pixels = []
+            for path in chunk:
+                try:
+                    pixels.append(encoder.preprocess(load_image(path, encoder.image_size)))
+                except ValueError as exc:
+                    raise InputError(f"cannot read the image {path}: {exc}", "pass a readable image file") from exc
+            feats = encoder(torch.stack(pixels).to(device)).float()
+            logits = model.predict_features(feats)
+            for i, path in enumerate(chunk):
+                entry: dict = {"image": str(path), "predictions": {}}
+                for task, task_logits in logits.items():
+                    classes = run.config["tasks"][task]["classes"]
+                    probs = task_logits[i].softmax(-1).cpu()
+                    k = min(top_k, len(classes))
+                    scores, idx = probs.topk(k)
+                    entry["predictions"][task] = [
+                        {"class": classes[j]["iri"], "label": classes[j]["label"], "score": round(float(s), 4)}
+                        for s, j in zip(scores, idx.tolist())]
+                results.append(entry)
+    return results
