@@ -18,6 +18,15 @@ def shared(*parts: str) -> Path:
     return path
 
 
+def fast_crawl_config(endpoint: str, **overrides):
+    """A WikidataConfig for tests against loopback servers: few artworks, quick retries."""
+    from artkg.kg.wikidata import WikidataConfig
+
+    settings = {"endpoint": endpoint, "max_artworks": 2, "backoff_initial": 0.05, "max_tries": 3}
+    settings.update(overrides)
+    return WikidataConfig(**settings)
+
+
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory) -> Path:
     """A 120-artist synthetic graph directory (images 32 px), built once per test session."""

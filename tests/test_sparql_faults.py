@@ -21,15 +21,13 @@ from artkg.kg.server import OxigraphServer, free_port
 from artkg.kg.wikidata import WikidataConfig
 
 from _proxy import ScriptedProxy, always, first  # tests/ is on sys.path (rootdir-relative test modules)
+from conftest import fast_crawl_config
 
 KGBUILD = str(Path(sys.executable).parent / "kgbuild")
 
 
 def _config(endpoint: str, **overrides) -> WikidataConfig:
-    settings = {"endpoint": endpoint, "hops": 1, "max_artworks": 2, "backoff_initial": 0.05, "max_tries": 3,
-                "timeout": 5}
-    settings.update(overrides)
-    return WikidataConfig(**settings)
+    return fast_crawl_config(endpoint, **{"hops": 1, "timeout": 5, **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from artkg.kg.influence import influence_report
 from artkg.kg.server import OxigraphServer
 from artkg.kg.wikidata import WikidataConfig, WikidataCrawler
 
-from conftest import shared
+from conftest import fast_crawl_config, shared
 from _wikidata_rows import P135, P737, P1066, WD, Rows, load_rows, rows_to_ntriples
 
 KGBUILD = str(Path(sys.executable).parent / "kgbuild")
@@ -284,10 +284,7 @@ def world_bfs(truth: dict, seeds: list[str], hops: int, direction: str = "influe
 
 
 def world_config(endpoint: str, **overrides) -> WikidataConfig:
-    settings = {"endpoint": endpoint, "hops": 2, "max_artworks": 2, "timeout": 10, "max_tries": 3,
-                "backoff_initial": 0.05}
-    settings.update(overrides)
-    return WikidataConfig(**settings)
+    return fast_crawl_config(endpoint, **{"hops": 2, "timeout": 10, **overrides})
 
 
 @pytest.fixture(scope="module")
