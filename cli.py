@@ -34,24 +34,80 @@ def _chains_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _artworks_text(report: dict) -> str:
+    art = report["artwork"]
+    who = f" by {art['creator']['label']}" if art["creator"] else ""
+    when = f" ({art['year']})" if art["year"] is not None else ""
+    how = report["ranking"].get("run") or f"{report['ranking'].get('features')} features"
+    lines = [f"{art['label']}{when}{who} ({art['id']}) — {len(report['candidates'])} candidate influences "
+             f"ranked by {how}:"]
+    for i, c in enumerate(report["candidates"], 1):
+        who = c["creator"]["label"] if c["creator"] else "unknown artist"
+        when = f" ({c['year']})" if c["year"] is not None else ""
+        path = f"path (degree {c['degree']}): " + " ← ".join(p.rsplit("/", 1)[-1] for p in c["path"]) \
+            if c["path"] else "no influence path"
+        lines.append(f"  {i:>2}. {c['score']:+.4f}  {c['label']}{when} by {who}  [{path}]")
+    return "\n".join(lines)
+
+
 @app.command(epilog="Examples:\n\n  artkg influence world --artist A0042 --degree 2\n\n"
-                    "  artkg influence vangogh --artist \"Vincent van Gogh\" --direction influenced --json")
+                    "  artkg influence vangogh --artist \"Vincent van Gogh\" --direction influenced --json\n\n"
+                    "  artkg influence world --artwork W01717 --k 10 --run runs/cloir --degree 2\n\n"
+                    "  artkg influence world --artwork W01717 --index world_index --no-time-filter --json\n\n"
+                    "  artkg influence world --artwork W01717 --run runs/cloir --k 3 --heatmaps heatmaps/W01717")
 @friendly_errors
 def influence(
     graph_dir: Path = typer.Argument(..., help="A graph directory built by kgbuild."),
-    artist: str = typer.Option(..., "--artist", "-a", help="IRI, QID / local id, or exact label."),
-    degree: int = typer.Option(2, "--degree", "-d", min=1, help="How many influence hops to follow."),
+    artist: Optional[str] = typer.Option(None, "--artist", "-a", help="IRI, QID / local id, or exact label."),
+    artwork: Optional[str] = typer.Option(None, "--artwork", "-w",
+                                          help="Rank candidate influencing artworks for this artwork instead."),
+    degree: Optional[int] = typer.Option(None, "--degree", "-d", min=1,
+                                         help="Influence hops to follow (artist default 2; artwork paths 1 or 2, "
+                                              "default 1)."),
     direction: Direction = typer.Option(Direction.influencers, "--direction",
                                         help="influencers: who influenced X; influenced: whom X influenced."),
+    k: int = typer.Option(10, "--k", "-k", min=1, help="Artworks: how many candidates to list."),
+    run: Optional[Path] = typer.Option(None, "--run", help="Artworks: rank with this CLOIR run's embedding "
+                                                            "(default: the raw input features)."),
+    index: Optional[Path] = typer.Option(None, "--index", help="Artworks: a saved index (`artkg index build`)."),
+    features: str = typer.Option("image", "--features", help="Artworks without --run: image, text or image+text."),
+    time_filter: bool = typer.Option(True, "--time-filter/--no-time-filter",
+                                     help="Artworks: drop candidates made after the query (when both dates are known)."),
+    only_linked: bool = typer.Option(False, "--only-linked",
+                                     help="Artworks: list only candidates whose artist is on an influence path."),
+    heatmaps: Optional[Path] = typer.Option(None, "--heatmaps",
+                                            help="Artworks: write a Grad-CAM per candidate here (which parts of "
+                                                 "the query make it similar to the candidate)."),
+    image_root: Optional[Path] = typer.Option(None, "--image-root", help="Artworks: folder with the image files."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Influence chains of an artist up to DEGREE: each influencer once, minimal degree, one shortest path."""
+    """Influence chains of an artist (each influencer once, minimal degree, one shortest path), or the
+    artworks that may have influenced an artwork, each with the artist-level path that supports it."""
+    from artkg.kg.errors import InputError
     from artkg.kg.graph import load_graph
-    from artkg.kg.influence import influence_report
 
     setup_logging(quiet=True)
-    report = influence_report(load_graph(graph_dir), artist, degree, direction)
-    emit(report, as_json, _chains_text)
+    if (artist is None) == (artwork is None):
+        raise InputError("give exactly one of --artist and --artwork", "e.g. --artist A0042 or --artwork W01717")
+    graph = load_graph(graph_dir)
+    if artist is not None:
+        from artkg.kg.influence import influence_report
+
+        emit(influence_report(graph, artist, degree or 2, direction), as_json, _chains_text)
+        return
+    from artkg.retrieval.query import influencing_artworks
+
+    report = influencing_artworks(graph, artwork, k=k, degree=degree or 1, run=run, features=features,
+                                  index=index, time_filter=time_filter, only_linked=only_linked)
+    if heatmaps is not None:
+        from artkg.explain.similarity import explain_similarity
+
+        for rank, cand in enumerate(report["candidates"], 1):
+            folder = heatmaps / f"{rank:02d}_{cand['id'].rsplit('/', 1)[-1]}"
+            cand["heatmap"] = explain_similarity(graph, report["artwork"]["id"], cand["id"], folder,
+                                                 run=run or report["ranking"].get("run"),
+                                                 image_root=image_root)["files"]
+    emit(report, as_json, _artworks_text)
 
 
 @app.command(epilog="Example:\n\n  artkg info world --json")
@@ -182,10 +238,13 @@ def _unseen_classes(values: list[str]) -> dict:
                     "  artkg train graphclip world --task style --unseen-fraction 0.25 --out runs/zeroshot\n\n"
                     "  artkg train image_head world --task style --seed 1 --out runs/head --json\n\n"
                     "  artkg train graphclip artgraph --config examples/configs/graphclip_artgraph_paper.json "
-                    "--out runs/paper")
+                    "--out runs/paper\n\n"
+                    "  artkg train cloir world --features image --sampling similarity --n 100 --split stratified "
+                    "--out runs/cloir")
 @friendly_errors
 def train(
-    model: str = typer.Argument(..., help="graphclip, prototype, linear_probe or image_head (see `artkg ls`)."),
+    model: str = typer.Argument(..., help="graphclip, prototype, linear_probe, image_head (see `artkg ls`), "
+                                          "or cloir (influence retrieval)."),
     graph_dir: Path = typer.Argument(..., help="A graph directory with features (`artkg features`)."),
     out: Path = typer.Option(..., "--out", "-o", help="The run directory to write."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TrainConfig JSON file; flags override it."),
@@ -206,7 +265,13 @@ def train(
                                                "(e.g. '{\"embed_dim\": 256, \"context\": true}')."),
     gnn_kwargs: Optional[str] = typer.Option(None, "--gnn-kwargs", help="JSON object of GNN options "
                                              "(e.g. '{\"heads\": 4, \"dropout\": 0.3}')."),
-    features: Optional[str] = typer.Option(None, "--features", help="Image feature set (folder or encoder name)."),
+    features: Optional[str] = typer.Option(None, "--features", help="Image feature set (folder or encoder name); "
+                                           "for cloir the input: image, text or image+text."),
+    sampling: Optional[str] = typer.Option(None, "--sampling", help="cloir: positive sampling, random or similarity."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="cloir: positives per anchor (10 or 100 in the paper)."),
+    negatives: Optional[str] = typer.Option(None, "--negatives", help="cloir: negative sampling, random or hard."),
+    split: Optional[str] = typer.Option(None, "--split", help="cloir: stratified or leave_out_agents."),
+    hops: Optional[int] = typer.Option(None, "--hops", min=1, max=2, help="cloir: influence hops for positives."),
     sampler: Optional[str] = typer.Option(None, "--sampler", help="auto, full or neighbor."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
@@ -214,11 +279,26 @@ def train(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
 ) -> None:
-    """Train GraphCLIP or a baseline on GRAPH_DIR; writes config, weights, split and metrics to --out."""
+    """Train GraphCLIP, a baseline or CLOIR on GRAPH_DIR; writes config, weights, split and metrics to --out."""
     from artkg.models.train import TrainConfig
     from artkg.models.train import train as run_training
 
     setup_logging(verbose, quiet)
+    if model.strip().lower() == "cloir":
+        from artkg.kg.errors import InputError
+
+        if task or unseen_class or unseen_fraction is not None or gnn or layers or hidden:
+            raise InputError("--task, --unseen-*, --gnn, --layers and --hidden are GraphCLIP options; cloir has no "
+                             "classes or GNN", "drop them (see `artkg train --help` for the cloir options)")
+        _train_cloir(graph_dir, out, config, features=features, sampling=sampling, n=n, negatives=negatives,
+                     split=split, hops=hops, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
+                     threads=threads, as_json=as_json, quiet=quiet)
+        return
+    if any(v is not None for v in (sampling, n, negatives, split, hops)):
+        from artkg.kg.errors import InputError
+
+        raise InputError("--sampling, --n, --negatives, --split and --hops are cloir options",
+                         f"drop them, or train cloir (`artkg train cloir {graph_dir} …`)")
     base = TrainConfig.from_file(config) if config else TrainConfig()
     changes: dict = {"model": model}
     if task:
@@ -245,6 +325,32 @@ def train(
     emit(report, as_json, lambda r: "\n".join([f"{r['model']} run written to {r['run']}", *_metrics_text(r["metrics"])]))
 
 
+def _cloir_metrics_text(metrics: dict) -> list[str]:
+    lines = []
+    for variant in ("model", "baseline"):
+        m = metrics.get(variant)
+        if not m:
+            continue
+        for d in ("degree_1", "degree_2"):
+            values = m[d]
+            ps = "  ".join(f"{k} {v:.3f}" for k, v in values.items() if k.startswith("P@"))
+            lines.append(f"  {variant:<9} {d.replace('_', ' '):<9} {ps}  MRR {values['MRR']:.3f}  "
+                         f"(queries {values['queries']}, chance P {values['chance']:.3f}, {m['metric']})")
+    return lines
+
+
+def _train_cloir(graph_dir: Path, out: Path, config: Optional[Path], as_json: bool, quiet: bool, **flags) -> None:
+    from artkg.models.cloir import CloirConfig
+    from artkg.retrieval.cloir import _as_config, train_cloir
+
+    base = _as_config(config, {}) if config else CloirConfig()
+    changes = {key: value for key, value in flags.items() if value is not None}
+    result = train_cloir(graph_dir, base.replace(**changes), out=out, progress=not quiet)
+    report = {"run": str(result.run_dir), "model": "cloir", "metrics": result.metrics}
+    emit(report, as_json, lambda r: "\n".join([f"cloir run written to {r['run']}",
+                                               *_cloir_metrics_text(r["metrics"])]))
+
+
 @app.command(name="eval", epilog="Examples:\n\n  artkg eval runs/style\n\n  artkg eval runs/style --graph moved/world --json")
 @friendly_errors
 def evaluate(
@@ -254,14 +360,21 @@ def evaluate(
     as_json: bool = JsonOption,
 ) -> None:
     """Recompute a run's metrics on its graph and split (and say whether they match metrics.json)."""
-    from artkg.models.run import evaluate_run
+    from artkg.models.run import evaluate_run, read_config
 
     setup_logging(quiet=True)
-    metrics = evaluate_run(run, graph, device=device)
+    is_cloir = read_config(run).get("model") == "cloir"
+    if is_cloir:
+        from artkg.retrieval.cloir import evaluate_cloir_run
+
+        metrics = evaluate_cloir_run(run, graph)
+    else:
+        metrics = evaluate_run(run, graph, device=device)
 
     def text(m: dict) -> str:
         same = "match" if m["matches_saved"] else "DIFFER from"
-        return "\n".join([f"{run}: metrics {same} metrics.json", *_metrics_text(m)])
+        return "\n".join([f"{run}: metrics {same} metrics.json",
+                          *(_cloir_metrics_text(m) if is_cloir else _metrics_text(m))])
 
     emit(metrics, as_json, text)
 
@@ -293,6 +406,38 @@ def predict(
     emit(results, as_json, text)
 
 
+index_app = typer.Typer(help="FAISS indexes over artwork vectors (raw features or a CLOIR run's embedding).",
+                        epilog="Example:\n\n  artkg index build world --run runs/cloir --kind hnsw --out cloir_index",
+                        no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(index_app, name="index")
+
+
+@index_app.command(name="build", epilog="Examples:\n\n  artkg index build world --out world_index\n\n"
+                                        "  artkg index build world --run runs/cloir --kind hnsw "
+                                        "--kind-kwargs '{\"M\": 32, \"ef_search\": 128}' --out cloir_index --json")
+@friendly_errors
+def index_build(
+    graph_dir: Path = typer.Argument(..., help="A graph directory with features (`artkg features`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The index directory to write."),
+    run: Optional[Path] = typer.Option(None, "--run", help="Index this CLOIR run's embedding (default: raw features)."),
+    features: str = typer.Option("image", "--features", help="Without --run: image, text or image+text."),
+    kind: str = typer.Option("flat", "--kind", help="flat (exact), hnsw or ivf (see `artkg ls`)."),
+    kind_kwargs: Optional[str] = typer.Option(None, "--kind-kwargs", help="JSON object of index options "
+                                              "(hnsw: M, ef_construction, ef_search; ivf: nlist, nprobe)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Build a FAISS index over every artwork's vector, saved with the graph's id map (used by
+    `artkg influence --artwork … --index DIR`)."""
+    from artkg.kg.graph import load_graph
+    from artkg.retrieval.query import build_artwork_index
+
+    setup_logging(quiet=True)
+    report = build_artwork_index(load_graph(graph_dir), out, run=run, features=features, kind=kind,
+                                 kind_kwargs=_json_kwargs(kind_kwargs, "--kind-kwargs"))
+    emit(report, as_json, lambda r: f"{r['kind']} index of {r['vectors']:,} {r['dim']}-d vectors "
+                                    f"({r['metric']}) written to {r['index']}")
+
+
 @app.command(epilog="Example:\n\n  artkg schema --json")
 def schema(as_json: bool = JsonOption) -> None:
     """The graph schema: node types, edge types and the Wikidata property behind each."""
@@ -321,6 +466,16 @@ def version(as_json: bool = JsonOption) -> None:
 
     v = versions()
     emit(v, as_json, lambda d: f"artkg {d['artkg']}\n" + "\n".join(f"  {k} {x}" for k, x in d.items() if k != "artkg"))
+
+
+def _register_subsystems() -> None:
+    """Commands that live beside their subsystem (each module imports only typer at load time)."""
+    from artkg.explain.cli import register as register_explain
+
+    register_explain(app)
+
+
+_register_subsystems()
 
 
 def main() -> None:  # pragma: no cover

@@ -10,11 +10,16 @@ def registries() -> dict[str, ClassResolver]:
     """Name → resolver. Later subsystems (encoders, models, samplers, indexes) add theirs here."""
     from artkg.kg.builders import builder_resolver
     from artkg.models.encoders import image_encoder_resolver, text_encoder_resolver
+    from artkg.explain.graph import algorithm_resolver
     from artkg.models.gnn import gnn_resolver
+    from artkg.models.triplets import negative_sampler_resolver, positive_sampler_resolver
     from artkg.models.zoo import model_resolver
+    from artkg.retrieval.index import index_resolver
 
     return {"builder": builder_resolver, "image_encoder": image_encoder_resolver,
-            "text_encoder": text_encoder_resolver, "gnn": gnn_resolver, "model": model_resolver}
+            "text_encoder": text_encoder_resolver, "gnn": gnn_resolver, "model": model_resolver,
+            "index": index_resolver, "positive_sampler": positive_sampler_resolver,
+            "negative_sampler": negative_sampler_resolver, "explainer": algorithm_resolver}
 
 
 def versions() -> dict[str, str]:

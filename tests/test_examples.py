@@ -30,3 +30,48 @@ def test_demo_serves_crawls_and_prints_chains(tmp_path):
         assert "[1]" in block
     seeds = manifest["source"]["seeds"]
     assert all(any(a == s for a, _ in planted) for s in seeds)
+
+
+def test_cloir_grid_runs_the_whole_grid_on_a_tiny_world(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "cloir_grid.py"), "--out", str(tmp_path), "--artists", "60", "--seeds", "0",
+         "--epochs", "1", "--image-size", "32"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert {(r["sampling"], r["n"], r["split"]) for r in saved["results"]} == {
+        (s, n, sp) for s in ("random", "similarity") for n in (10, 100) for sp in ("stratified", "leave_out_agents")}
+    assert "| stratified | raw features (cosine) |" in done.stdout and "| leave_out_agents | CLOIR |" in done.stdout
+    assert "artkg train cloir" in done.stdout
+
+
+def test_paintings_influence_baseline_on_real_data(tmp_path):
+    from conftest import shared
+
+    data = shared("paintings").parent
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "paintings_influence.py"), "--out", str(tmp_path), "--data", str(data),
+         "--image-size", "128"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["graph"]["paintings"] == 111 and results["graph"]["influence_edges"] > 100
+    for key in ("time_filter=True", "time_filter=False"):
+        d1, d2 = results[key]["degree_1"], results[key]["degree_2"]
+        assert d1["queries"] >= 30 and d2["queries"] >= d1["queries"]
+        # Pretrained image features rank influencers' works above a random ranking.
+        assert d1["P@10"] > d1["chance"] and d1["MRR"] > d1["chance"]
+
+
+def test_explain_offline_world_writes_every_file(tmp_path):
+    """examples/explain_offline_world.py: ≈ 17 s of CPU on one thread (longer on a busy machine)."""
+    import os
+
+    done = subprocess.run([sys.executable, str(EXAMPLES / "explain_offline_world.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "fidelity+" in done.stdout
+    summary = json.loads((tmp_path / "explanation" / "explanation.json").read_text())
+    assert summary["what"] == "both" and summary["graph"]["facts"] >= 1
+    for name in ("graph.graphml", "graph.json", "graph.ttl", "graph.png", "heatmap.png", "heatmap.npy"):
+        assert (tmp_path / "explanation" / name).stat().st_size > 0, name
+    assert not summary["image"]["constant"]  # 64 px features: a 2×2 map, not 1×1

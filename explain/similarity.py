@@ -1,0 +1,61 @@
+"""Why is this artwork close to that one? Grad-CAM with a similarity target for influence retrieval.
+
+For a candidate of ``artkg influence --artwork`` the heatmap shows which parts of the *query*
+picture raise the cosine similarity of its embedding with the candidate's: the embedding of a CLOIR
+run (the image encoder that made its features, then the run's MLP as the head) or, without a run,
+the image features themselves.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from artkg.kg.errors import InputError
+
+
+def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run: str | Path | None = None,
+                       config=None, image_root: str | Path | None = None) -> dict:
+    """Write ``similarity.png`` / ``similarity.npy`` (+ JSON summary) for ``artwork`` vs ``reference``."""
+    from artkg.explain.cam import similarity_cam, write_cam_files
+    from artkg.kg.atomic import write_json
+    from artkg.models.encoders import make_image_encoder
+    from artkg.models.features import feature_meta
+    from artkg.models.images import resolve_image
+
+    head, record = None, None
+    if run is not None:
+        from artkg.retrieval.cloir import load_cloir_run
+
+        run_config, head, _ = load_cloir_run(run)
+        if graph.manifest.get("id_map_hash") != run_config["graph"]["id_map_hash"]:
+            raise InputError(f"the run {run} was trained on another graph than {graph.root} (its ids differ)",
+                             "pass the graph the run was trained on")
+        if run_config["train"]["features"] != "image":
+            raise InputError(f"the run {run} embeds {run_config['train']['features']} features; a heatmap needs an "
+                             "image-only embedding", "explain a run trained with --features image, or drop --run")
+        record = run_config["features"]["image"]
+    else:
+        record = feature_meta(graph.root, "image")
+    encoder = make_image_encoder(record["encoder"], **(record.get("encoder_kwargs") or {}))
+    if encoder.cache_key() != record["cache_key"]:
+        raise InputError(f"this installation builds {record['encoder']} differently from the features "
+                         f"({encoder.cache_key()} ≠ {record['cache_key']})",
+                         "install the encoder weights the features were computed with")
+    paths = []
+    for query in (artwork, reference):
+        index = graph.resolve("artwork", query)
+        iri = graph.images[index] if index < len(graph.images) else None
+        path, reason = resolve_image(iri, graph.root, image_root)
+        if path is None:
+            raise InputError(f"artwork {graph.iris['artwork'][index]} has no local image: {reason}",
+                             "pass --image-root DIR with the image files")
+        paths.append((index, path))
+    result = similarity_cam(encoder, paths[0][1], paths[1][1], head=head, config=config)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = write_cam_files(result, out, stem="similarity")
+    summary = {"artwork": graph.iris["artwork"][paths[0][0]], "reference": graph.iris["artwork"][paths[1][0]],
+               "embedding": {"kind": "cloir", "run": str(run)} if run is not None else
+               {"kind": "features", "encoder": record["encoder"]},
+               "heatmap": result.to_dict(), "files": files}
+    write_json(out / "similarity.json", summary)
+    summary["files"]["summary"] = str(out / "similarity.json")
+    return summary

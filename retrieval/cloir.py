@@ -1,0 +1,232 @@
+"""Train, save, load and evaluate CLOIR runs (``artkg train cloir``, ``artkg eval RUN``).
+
+A CLOIR run directory has the GraphCLIP run layout (:mod:`artkg.models.run`): ``config.json``
+(``"model": "cloir"``, the :class:`~artkg.models.cloir.CloirConfig`, graph path and id-map hash,
+input features), ``model.safetensors``, ``split.json``, ``metrics.json`` (the trained embedding
+and the raw-feature baseline, P@k / MRR at degree 1 and 2) and ``history.json``; ``artkg eval RUN``
+recomputes the metrics and writes them to ``eval.json``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from artkg._version import __version__
+from artkg.kg.atomic import atomic_path, write_json
+from artkg.kg.errors import InputError
+from artkg.models.cloir import CLOIRNet, CloirConfig, fit_cloir
+from artkg.models.run import CONFIG, FORMAT_VERSION, HISTORY, METRICS, SPLIT, WEIGHTS, check_out, read_config
+from artkg.models.triplets import (ArtworkSplit, InfluenceHops, artwork_creators, artwork_years,
+                                   negative_sampler_resolver, plan_triplets, positive_sampler_resolver,
+                                   split_artworks)
+from artkg.retrieval.embeddings import input_features
+from artkg.retrieval.evaluate import evaluate_retrieval
+from artkg.retrieval.rank import Gallery
+
+log = logging.getLogger("artkg")
+
+#: The raw-feature baseline ranks by cosine similarity (usual for CNN/CLIP features); the trained
+#: embedding by L2 distance, the geometry its triplet loss shapes.
+BASELINE_METRIC, MODEL_METRIC = "cosine", "l2"
+
+
+@dataclass
+class CloirResult:
+    model: CLOIRNet
+    config: CloirConfig
+    split: ArtworkSplit
+    metrics: dict
+    history: list[dict]
+    run_dir: Optional[Path] = None
+
+
+def _as_config(config, overrides: dict) -> CloirConfig:
+    if config is None:
+        base = CloirConfig()
+    elif isinstance(config, CloirConfig):
+        base = config
+    elif isinstance(config, dict):
+        base = CloirConfig.from_dict(config)
+    else:
+        path = Path(config)
+        try:
+            base = CloirConfig.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+        except OSError as exc:
+            raise InputError(f"cannot read the config {path}: {exc.strerror}", "pass an existing JSON file") from exc
+    return base.replace(**overrides) if overrides else base
+
+
+def train_cloir(graph_dir: str | Path, config: CloirConfig | dict | str | Path | None = None,
+                out: str | Path | None = None, progress: bool = True, **overrides) -> CloirResult:
+    """Draw triplets from the graph's influence hops, train the CLOIR MLP, evaluate it against the
+    raw-feature baseline on the test artworks, and write a run directory to ``out``."""
+    from artkg.kg.graph import load_graph
+    from artkg.models.features import resolve_device
+
+    config = _as_config(config, overrides)
+    if out is not None:
+        check_out(out)
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    torch.manual_seed(config.seed)
+    t0 = time.perf_counter()
+    graph = load_graph(graph_dir)
+    features, mask, record = input_features(graph, config.features, config.image_features, config.text_features)
+    creator = artwork_creators(graph)
+    split = split_artworks(creator, mask.numpy(), config.split, config.test_fraction, config.val_fraction,
+                           config.seed)
+    hops = InfluenceHops(graph.influence, config.hops)
+    positive = positive_sampler_resolver.make(config.sampling, n=config.n)
+    negative = negative_sampler_resolver.make(config.negatives)
+    rng = np.random.default_rng(config.seed)
+    feats = features.numpy()
+    train_plan = plan_triplets(creator, feats, split.train, split.train, hops, positive, negative, rng)
+    try:
+        val_plan = plan_triplets(creator, feats, split.val, split.train, hops, positive, negative, rng) \
+            if len(split.val) else None
+    except InputError:
+        val_plan = None  # no validation anchor has influencers: train for all epochs
+    device = resolve_device(config.device)
+    model = CLOIRNet(features.shape[1], config.depth, config.dropout, config.pca)
+    if config.standardize or config.pca:
+        model.set_feature_stats(features[torch.from_numpy(split.train)])
+    model.to(device)
+    log.info("cloir: %d training triplets (%d anchors), %d validation triplets", len(train_plan),
+             len(np.unique(train_plan.anchors)), len(val_plan) if val_plan else 0)
+    history = fit_cloir(model, features, train_plan, val_plan, config, device, progress)
+    model.cpu()
+    metrics = evaluate_split(graph, model, features, mask, split, config)
+    metrics["triplets"] = {"train": len(train_plan), "anchors": int(len(np.unique(train_plan.anchors))),
+                           "val": len(val_plan) if val_plan else 0}
+    metrics["split"] = {"kind": split.kind, "train": int(len(split.train)), "val": int(len(split.val)),
+                        "test": int(len(split.test))}
+    metrics["training"] = {"epochs_run": len(history), "seconds": round(time.perf_counter() - t0, 2)}
+    result = CloirResult(model, config, split, metrics, history)
+    if out is not None:
+        result.run_dir = save_cloir_run(out, result, graph, record)
+    return result
+
+
+def evaluate_split(graph, model: Optional[CLOIRNet], features: torch.Tensor, mask: torch.Tensor,
+                   split: ArtworkSplit, config: CloirConfig) -> dict:
+    """``{"model": …, "baseline": …}`` on the split's test artworks (``model`` None: baseline only)."""
+    creator, years = artwork_creators(graph), artwork_years(graph)
+    usable = np.flatnonzero(mask.numpy() & (creator >= 0))
+    out = {}
+    variants = [("baseline", features.numpy().astype(np.float32), BASELINE_METRIC)]
+    if model is not None:
+        variants.insert(0, ("model", model.embed(features).numpy().astype(np.float32), MODEL_METRIC))
+    for name, vectors, metric in variants:
+        gallery = Gallery.build(vectors, usable, creator, years, metric=metric)
+        out[name] = evaluate_retrieval(graph.influence, vectors, split.test, gallery, ks=tuple(config.k),
+                                       time_filter=config.time_filter)
+        out[name]["metric"] = metric
+    return out
+
+
+def evaluate_features(graph, features: str = "image", queries: Optional[np.ndarray] = None, ks=(1, 5, 10),
+                      time_filter: bool = True, metric: str = BASELINE_METRIC) -> dict:
+    """The raw-feature baseline on ``queries`` (default: every artwork with features and a creator)."""
+    feats, mask, record = input_features(graph, features)
+    creator, years = artwork_creators(graph), artwork_years(graph)
+    usable = np.flatnonzero(mask.numpy() & (creator >= 0))
+    vectors = feats.numpy().astype(np.float32)
+    gallery = Gallery.build(vectors, usable, creator, years, metric=metric)
+    out = evaluate_retrieval(graph.influence, vectors, usable if queries is None else queries, gallery, ks=ks,
+                             time_filter=time_filter)
+    out["metric"], out["features"] = metric, record
+    return out
+
+
+def save_cloir_run(out: str | Path, result: CloirResult, graph, record: dict) -> Path:
+    from safetensors.torch import save_file
+
+    out = check_out(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CONFIG).unlink(missing_ok=True)  # unfinished until config.json is back
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in result.model.state_dict().items()}
+    with atomic_path(out / WEIGHTS) as tmp:
+        save_file(state, str(tmp), metadata={"artkg": __version__, "format_version": str(FORMAT_VERSION)})
+    write_json(out / SPLIT, result.split.to_json(), indent=None)
+    write_json(out / METRICS, result.metrics)
+    write_json(out / HISTORY, result.history, indent=None)
+    write_json(out / CONFIG, {
+        "artkg_version": __version__,
+        "format_version": FORMAT_VERSION,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": "cloir",
+        "model_spec": result.model.spec,
+        "train": result.config.to_dict(),
+        "graph": {"path": str(graph.root.resolve()), "id_map_hash": graph.manifest.get("id_map_hash"),
+                  "source": graph.manifest.get("source", {}).get("kind")},
+        "features": record,
+    })
+    log.info("run written to %s", out)
+    return out
+
+
+def load_cloir_run(run_dir: str | Path) -> tuple[dict, CLOIRNet, ArtworkSplit]:
+    """``(config.json, model in eval mode, split)`` of a CLOIR run (weights from safetensors)."""
+    from safetensors.torch import load_file
+
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    if config.get("model") != "cloir":
+        raise InputError(f"{run_dir} is a {config.get('model')} run, not a CLOIR run",
+                         "train one with `artkg train cloir GRAPH_DIR --out RUN`")
+    model = CLOIRNet(**config["model_spec"])
+    try:
+        model.load_state_dict(load_file(str(run_dir / WEIGHTS)), strict=True)
+    except (RuntimeError, OSError) as exc:
+        raise InputError(f"the weights in {run_dir / WEIGHTS} do not fit its {CONFIG}: {str(exc).splitlines()[0]}",
+                         "retrain the run") from exc
+    split = ArtworkSplit.from_json(json.loads((run_dir / SPLIT).read_text(encoding="utf-8")))
+    return config, model.eval(), split
+
+
+def run_graph(config: dict, graph_dir: str | Path | None = None):
+    """The graph a run was trained on (or ``graph_dir``), checked by its id-map hash."""
+    from artkg.kg.graph import load_graph
+
+    graph = load_graph(graph_dir or config["graph"]["path"])
+    if graph.manifest.get("id_map_hash") != config["graph"]["id_map_hash"]:
+        raise InputError(f"the graph at {graph.root} is not the one the run was trained on (its ids differ)",
+                         "pass the original graph directory with --graph")
+    return graph
+
+
+def run_features(config: dict, graph) -> tuple[torch.Tensor, torch.Tensor]:
+    """The run's input features, checked to be the ones it was trained on."""
+    train = CloirConfig.from_dict(config["train"])
+    recorded = config["features"]
+    features, mask, record = input_features(graph, train.features, recorded.get("image", {}).get("key"),
+                                            recorded.get("text", {}).get("key"))  # the folders it trained on
+    for kind in ("image", "text"):
+        if kind in config["features"] and record.get(kind, {}).get("cache_key") != config["features"][kind]["cache_key"]:
+            raise InputError(f"the {kind} features in {graph.root} changed since the run was trained",
+                             f"recompute them with `artkg features {graph.root}` using "
+                             f"{config['features'][kind]['encoder']}, or retrain")
+    return features, mask
+
+
+def evaluate_cloir_run(run_dir: str | Path, graph_dir: str | Path | None = None) -> dict:
+    """Recompute a CLOIR run's metrics (and the baseline) on its graph and split."""
+    config, model, split = load_cloir_run(run_dir)
+    graph = run_graph(config, graph_dir)
+    features, mask = run_features(config, graph)
+    metrics = evaluate_split(graph, model, features, mask, split, CloirConfig.from_dict(config["train"]))
+    saved_path = Path(run_dir) / METRICS
+    saved = json.loads(saved_path.read_text(encoding="utf-8")) if saved_path.exists() else {}
+    metrics["matches_saved"] = all(
+        abs(metrics[v][d][key] - saved.get(v, {}).get(d, {}).get(key, -1)) < 1e-6
+        for v in ("model", "baseline") for d in ("degree_1", "degree_2") for key in ("MRR",))
+    write_json(Path(run_dir) / "eval.json", metrics)  # per-setting results beside the saved metrics
+    return metrics

@@ -1,0 +1,37 @@
+"""Ranking metrics for influence retrieval: P@k and MRR over a relevance matrix.
+
+A retrieved artwork is **relevant** when its creator is an influencer of the query's creator: a
+direct one (degree 1) or, for the degree-2 variants, any artist within two ``influenced_by`` hops
+— the influencers of *every* direct influencer, not only the first one's.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from artkg.kg.influence import Direction, InfluenceIndex
+
+
+def relevant_artists(influence: InfluenceIndex, artist: int, degree: int = 1) -> np.ndarray:
+    """Sorted artist indices within ``degree`` influencer hops of ``artist`` (``artist`` excluded)."""
+    return np.array(sorted(influence.within(artist, degree, Direction.influencers)), dtype=np.int64)
+
+
+def precision_at_k(relevance: np.ndarray, k: int) -> np.ndarray:
+    """Per query: the share of relevant items among the first ``k`` (rows are ranked lists)."""
+    relevance = np.asarray(relevance, dtype=bool)
+    return relevance[:, :k].sum(1) / float(k)
+
+
+def reciprocal_rank(relevance: np.ndarray) -> np.ndarray:
+    """Per query: ``1 / rank`` of the first relevant item (ranks from 1), 0 when none is relevant."""
+    relevance = np.asarray(relevance, dtype=bool)
+    first = relevance.argmax(1)
+    return np.where(relevance.any(1), 1.0 / (first + 1), 0.0)
+
+
+def summarize(relevance: np.ndarray, ks=(1, 5, 10)) -> dict:
+    """Mean P@k for each k and MRR over the queries (rows) of a ranked relevance matrix."""
+    out = {f"P@{k}": float(precision_at_k(relevance, k).mean()) if len(relevance) else 0.0 for k in ks}
+    out["MRR"] = float(reciprocal_rank(relevance).mean()) if len(relevance) else 0.0
+    out["queries"] = int(len(relevance))
+    return out
