@@ -44,34 +44,17 @@ class ExplainContext:
 
     @cached_property
     def graph(self):
-        from artkg.kg.graph import load_graph
+        from artkg.models.run import run_graph
 
-        graph = load_graph(self._graph_dir or self.config["graph"]["path"])
-        if graph.manifest.get("id_map_hash") != self.config["graph"]["id_map_hash"]:
-            raise InputError(f"the graph at {graph.root} is not the one {self.run.path} was trained on (its ids differ)",
-                             "pass the original graph directory with --graph")
-        return graph
+        return run_graph(self.config, self._graph_dir, self.run.path)
 
     @cached_property
     def data(self):
         """The run's :class:`~artkg.models.data.TrainingData`: its split, features and leakage-free graph."""
-        from artkg.models.data import TrainingData
-        from artkg.models.features import feature_meta, load_features
+        from artkg.models.run import run_training_data
 
         self.require_graph_side()
-        graph, config = self.graph, self.config
-        image = config["features"]["image"]
-        meta = feature_meta(graph.root, "image", image["key"])
-        if meta.get("cache_key") != image["cache_key"]:
-            raise InputError(f"the image features {image['key']} in {graph.root} changed since training",
-                             f"recompute them with `artkg features {graph.root}` using {image['encoder']}")
-        features, mask = load_features(graph.root, "image", image["key"])
-        text = None
-        if "text" in config["features"]:
-            text = load_features(graph.root, "text", config["features"]["text"]["key"])
-        train = self.run.train_config
-        return TrainingData(graph, list(config["tasks"]), features, mask, meta, split=self.run.split,
-                            text_features=text, class_inputs=train.class_inputs, node_inputs=train.node_inputs)
+        return run_training_data(self.run, self.graph)
 
     @cached_property
     def encoder(self):

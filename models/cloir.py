@@ -9,7 +9,6 @@ patience 10, seed 42 — the paper's setting is the default :class:`CloirConfig`
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from artkg.kg.errors import InputError
+from artkg.models.options import JsonOptions
 
 log = logging.getLogger("artkg")
 
@@ -27,7 +27,7 @@ INPUTS = ("image", "text", "image+text")
 
 
 @dataclass
-class CloirConfig:
+class CloirConfig(JsonOptions):
     """Every choice of a CLOIR run; ``config.json`` of the run holds it under ``"train"``."""
 
     features: str = "image"  # image | text | image+text
@@ -55,23 +55,6 @@ class CloirConfig:
     time_filter: bool = True
     device: str = "auto"
     threads: Optional[int] = None
-
-    @classmethod
-    def from_dict(cls, d: dict, where: str = "the config") -> "CloirConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(k for k in d if k not in names and not k.startswith("_"))
-        if unknown:
-            raise InputError(f"unknown option(s) in {where}: {', '.join(unknown)}",
-                             f"valid options are {', '.join(sorted(names))}")
-        config = cls(**{k: v for k, v in d.items() if k in names})
-        config.validate()
-        return config
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def replace(self, **changes) -> "CloirConfig":
-        return CloirConfig.from_dict({**self.to_dict(), **changes})
 
     def validate(self) -> None:
         from artkg.models.triplets import SPLITS, negative_sampler_resolver, positive_sampler_resolver

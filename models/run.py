@@ -162,21 +162,25 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
     return Run(run_dir, config, model, split, metrics)
 
 
-def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, device: str = "auto",
-                 progress: bool = False) -> dict:
-    """Recompute a run's metrics on its graph (or ``graph_dir``, the same graph moved) with its split."""
+def run_graph(config: dict, graph_dir: str | Path | None = None, run_path: str | Path = "the run"):
+    """The graph a run (its ``config.json``) was trained on — or ``graph_dir``, the same graph moved —
+    checked by its id-map hash."""
     from artkg.kg.graph import load_graph
-    from artkg.models.data import TrainingData
-    from artkg.models.features import feature_meta, load_features, resolve_device
-    from artkg.models.train import Trainer, evaluate
 
-    dev = resolve_device(device)
-    run = load_run(run_dir, dev)
-    config, train_config = run.config, run.train_config
     graph = load_graph(graph_dir or config["graph"]["path"])
     if graph.manifest.get("id_map_hash") != config["graph"]["id_map_hash"]:
-        raise InputError(f"the graph at {graph.root} is not the one {run.path} was trained on (its ids differ)",
+        raise InputError(f"the graph at {graph.root} is not the one {run_path} was trained on (its ids differ)",
                          "pass the original graph directory with --graph")
+    return graph
+
+
+def run_training_data(run: Run, graph):
+    """The run's :class:`~artkg.models.data.TrainingData` (its split, features, leakage-free graph),
+    after checking that the image features are still the ones it was trained on."""
+    from artkg.models.data import TrainingData
+    from artkg.models.features import feature_meta, load_features
+
+    config, train_config = run.config, run.train_config
     image = config["features"]["image"]
     meta = feature_meta(graph.root, "image", image["key"])
     if meta.get("cache_key") != image["cache_key"]:
@@ -186,12 +190,23 @@ def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, devic
     text = None
     if "text" in config["features"]:
         text = load_features(graph.root, "text", config["features"]["text"]["key"])
-    data = TrainingData(graph, list(config["tasks"]), features, mask, meta, split=run.split, text_features=text,
+    return TrainingData(graph, list(config["tasks"]), features, mask, meta, split=run.split, text_features=text,
                         class_inputs=train_config.class_inputs, node_inputs=train_config.node_inputs)
-    trainer = Trainer(run.model, data, train_config, dev, progress)
+
+
+def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, device: str = "auto",
+                 progress: bool = False) -> dict:
+    """Recompute a run's metrics on its graph (or ``graph_dir``, the same graph moved) with its split."""
+    from artkg.models.features import resolve_device
+    from artkg.models.train import Trainer, evaluate
+
+    dev = resolve_device(device)
+    run = load_run(run_dir, dev)
+    data = run_training_data(run, run_graph(run.config, graph_dir, run.path))
+    trainer = Trainer(run.model, data, run.train_config, dev, progress)
     if trainer.tower is not None:
         trainer.tower.activate_all()
-    metrics = evaluate(trainer, data, train_config.top_k)
+    metrics = evaluate(trainer, data, run.train_config.top_k)
     metrics["matches_saved"] = _same_metrics(metrics, run.metrics)
     return metrics
 

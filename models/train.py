@@ -29,7 +29,6 @@ unfrozen from the last stage backwards, one more stage every ``unfreeze_every`` 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import logging
 import math
@@ -47,6 +46,7 @@ from torch import Tensor
 
 from artkg.kg.errors import InputError
 from artkg.models.classifier import ArtworkClassifier, Batch, GraphInputs
+from artkg.models.options import JsonOptions
 
 log = logging.getLogger("artkg")
 
@@ -54,7 +54,7 @@ SAMPLERS = ("auto", "full", "neighbor")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonOptions):
     """Every choice of a training run; ``config.json`` of a run holds it under ``"train"``."""
 
     model: str = "graphclip"
@@ -88,36 +88,6 @@ class TrainConfig:
     top_k: int = 5
     device: str = "auto"
     threads: Optional[int] = None
-
-    @classmethod
-    def from_dict(cls, d: dict, where: str = "the config") -> "TrainConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(k for k in d if k not in names and not k.startswith("_"))  # "_comment" keys document
-        if unknown:
-            raise InputError(f"unknown option(s) in {where}: {', '.join(unknown)}",
-                             f"valid options are {', '.join(sorted(names))}")
-        config = cls(**{k: v for k, v in d.items() if k in names})
-        config.validate()
-        return config
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> "TrainConfig":
-        path = Path(path)
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(f"cannot read the config {path}: {exc.strerror}", "pass an existing JSON file") from exc
-        except ValueError as exc:
-            raise InputError(f"{path} is not valid JSON: {exc}", "fix the file (see examples/configs/)") from exc
-        if not isinstance(d, dict):
-            raise InputError(f"{path} must hold a JSON object", "see examples/configs/")
-        return cls.from_dict(d, str(path))
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def replace(self, **changes) -> "TrainConfig":
-        return TrainConfig.from_dict({**self.to_dict(), **changes})
 
     def validate(self) -> None:
         if isinstance(self.tasks, str):

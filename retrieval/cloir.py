@@ -23,7 +23,8 @@ from artkg._version import __version__
 from artkg.kg.atomic import atomic_path, write_json
 from artkg.kg.errors import InputError
 from artkg.models.cloir import CLOIRNet, CloirConfig, fit_cloir
-from artkg.models.run import CONFIG, FORMAT_VERSION, HISTORY, METRICS, SPLIT, WEIGHTS, check_out, read_config
+from artkg.models.run import (CONFIG, FORMAT_VERSION, HISTORY, METRICS, SPLIT, WEIGHTS, check_out, read_config,
+                              run_graph)
 from artkg.models.triplets import (ArtworkSplit, InfluenceHops, artwork_creators, artwork_years,
                                    negative_sampler_resolver, plan_triplets, positive_sampler_resolver,
                                    split_artworks)
@@ -56,11 +57,7 @@ def _as_config(config, overrides: dict) -> CloirConfig:
     elif isinstance(config, dict):
         base = CloirConfig.from_dict(config)
     else:
-        path = Path(config)
-        try:
-            base = CloirConfig.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
-        except OSError as exc:
-            raise InputError(f"cannot read the config {path}: {exc.strerror}", "pass an existing JSON file") from exc
+        base = CloirConfig.from_file(config)
     return base.replace(**overrides) if overrides else base
 
 
@@ -192,17 +189,6 @@ def load_cloir_run(run_dir: str | Path) -> tuple[dict, CLOIRNet, ArtworkSplit]:
     return config, model.eval(), split
 
 
-def run_graph(config: dict, graph_dir: str | Path | None = None):
-    """The graph a run was trained on (or ``graph_dir``), checked by its id-map hash."""
-    from artkg.kg.graph import load_graph
-
-    graph = load_graph(graph_dir or config["graph"]["path"])
-    if graph.manifest.get("id_map_hash") != config["graph"]["id_map_hash"]:
-        raise InputError(f"the graph at {graph.root} is not the one the run was trained on (its ids differ)",
-                         "pass the original graph directory with --graph")
-    return graph
-
-
 def run_features(config: dict, graph) -> tuple[torch.Tensor, torch.Tensor]:
     """The run's input features, checked to be the ones it was trained on."""
     train = CloirConfig.from_dict(config["train"])
@@ -220,7 +206,7 @@ def run_features(config: dict, graph) -> tuple[torch.Tensor, torch.Tensor]:
 def evaluate_cloir_run(run_dir: str | Path, graph_dir: str | Path | None = None) -> dict:
     """Recompute a CLOIR run's metrics (and the baseline) on its graph and split."""
     config, model, split = load_cloir_run(run_dir)
-    graph = run_graph(config, graph_dir)
+    graph = run_graph(config, graph_dir, run_dir)
     features, mask = run_features(config, graph)
     metrics = evaluate_split(graph, model, features, mask, split, CloirConfig.from_dict(config["train"]))
     saved_path = Path(run_dir) / METRICS
