@@ -111,3 +111,130 @@ def ensure_importable() -> None:
     """Allow ``python bench/x.py`` from anywhere: bench/ itself on sys.path."""
     if str(BENCH) not in sys.path:
         sys.path.insert(0, str(BENCH))
+
+
+# ------------------------------------------------------------------ additions for the model benchmarks
+def set_threads(threads: int) -> None:
+    """Pin torch's intra-op threads (and OpenMP's) for a measurement; both variants use the same."""
+    import torch
+
+    torch.set_num_threads(int(threads))
+    os.environ["OMP_NUM_THREADS"] = str(int(threads))
+
+
+def interleaved(variants: dict, repeat: int, warmup: int = 0) -> dict:
+    """Run each variant (name → callable returning extra figures or None, or ``(setup, callable)``
+    with an untimed ``setup``) ``repeat`` times, alternating between them (A B A B …, the order
+    flipped every other round), so that a change of load on a shared machine hits every variant
+    alike. ``warmup`` untimed rounds come first (lazy imports, first allocations). Returns name →
+    list of wall seconds, ``name + "/cpu"`` → the process's CPU seconds (all its threads), and
+    ``name + "/extra"`` → what the callables returned."""
+    names = list(variants)
+    walls: dict = {n: [] for n in names}
+    cpus: dict = {f"{n}/cpu": [] for n in names}
+    extras: dict = {f"{n}/extra": [] for n in names}
+    for r in range(-warmup, repeat):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            setup, fn = variants[name] if isinstance(variants[name], tuple) else (None, variants[name])
+            if setup is not None:
+                setup()
+            t0, c0 = time.perf_counter(), time.process_time()
+            extra = fn()
+            if r >= 0:
+                walls[name].append(time.perf_counter() - t0)
+                cpus[f"{name}/cpu"].append(time.process_time() - c0)
+                extras[f"{name}/extra"].append(extra)
+    return {**walls, **cpus, **extras}
+
+
+def run_child_rusage(cmd: list[str], timeout: float | None = None, env: dict | None = None) -> tuple[dict, float]:
+    """Run ``cmd`` (its last stdout line is JSON) and return ``(result, child ru_maxrss in MiB)``.
+
+    The peak is ``os.wait4``'s ``ru_maxrss`` of that very child (KiB on Linux). It counts from the
+    ``fork``, so it includes the bench parent's own size before the ``exec`` — tens of MiB here.
+    """
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, env=env)
+        t0 = time.perf_counter()
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if timeout is not None and time.perf_counter() - t0 > timeout:
+                    proc.kill()
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd)}")
+                time.sleep(0.05)
+        finally:
+            proc.returncode = 0  # reaped here: keep Popen from waiting again
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise RuntimeError(f"exit {code}: {' '.join(cmd)}")
+        out.seek(0)
+        lines = out.read().strip().splitlines()
+    kib = usage.ru_maxrss
+    return json.loads(lines[-1]), (kib / 1024 if sys.platform != "darwin" else kib / 2**20)
+
+
+def write_synthetic_features(graph_dir: str | Path, dim: int = 1280, seed: int = 0, task: str | None = "style",
+                             signal: float = 0.5, chunk: int = 8192, name: str = "synthetic") -> dict:
+    """Write random image features where ``load_features`` / ``train`` read them.
+
+    The folder follows :mod:`artkg.models.features`' layout, ``GRAPH_DIR/features/<slug>/`` with
+    ``meta.json`` (``kind="image"``, ``complete``, the graph's ``id_map_hash``), ``artwork.npy``
+    (float32 ``[N, dim]``) and ``artwork_mask.npy`` (all true), written chunk by chunk through
+    ``.npy`` memory maps. Each row is standard normal noise plus ``signal`` × a random unit-variance
+    vector of the artwork's ``task`` class (when the graph has that task), so a classifier has
+    something to learn. Returns the meta.
+    """
+    import numpy as np
+    from artkg.kg.atomic import write_json as atomic_json
+    from artkg.kg.graph import load_graph
+    from artkg.models.features import FEATURES, FORMAT_VERSION, feature_slug
+
+    graph = load_graph(graph_dir)
+    n = graph.num_nodes("artwork")
+    labels = None
+    if task:
+        from artkg.models.tasks import make_task
+
+        try:
+            labels = make_task(graph, task).labels(graph).numpy()
+        except Exception:  # noqa: BLE001 - no such task in this graph: plain noise
+            labels = None
+    cache_key = f"{name}:dim={dim}:seed={seed}:task={task}:signal={signal}"
+    folder = Path(graph.root) / FEATURES / feature_slug(cache_key)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((int(labels.max()) + 2 if labels is not None and len(labels) else 1, dim),
+                                  dtype=np.float32)
+    feats = np.lib.format.open_memmap(folder / "artwork.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        block = rng.standard_normal((stop - start, dim), dtype=np.float32)
+        if labels is not None:
+            block += signal * centers[labels[start:stop]]  # label -1 → the last (extra) centre
+        feats[start:stop] = block
+    feats.flush()
+    del feats
+    mask = np.lib.format.open_memmap(folder / "artwork_mask.npy", mode="w+", dtype=np.bool_, shape=(n,))
+    mask[:] = True
+    mask.flush()
+    del mask
+    meta = {"kind": "image", "encoder": name, "encoder_class": "bench._common.write_synthetic_features",
+            "encoder_kwargs": {"dim": dim, "seed": seed, "task": task, "signal": signal}, "cache_key": cache_key,
+            "id_map_hash": graph.manifest.get("id_map_hash"), "inputs_hash": "synthetic",
+            "format_version": FORMAT_VERSION, "dim": int(dim), "node_types": ["artwork"], "counts": {"artwork": n},
+            "created": _utc_now(), "complete": True, "completed": _utc_now(), "encoded": n, "skipped": 0,
+            "normalized": False}
+    atomic_json(folder / "meta.json", meta)
+    return {**meta, "key": folder.name, "path": str(folder)}
+
+
+def _utc_now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")

@@ -17,7 +17,10 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from _common import OUT, log, write_json
 
-BENCHMARKS = ("bench_build", "bench_influence")
+BENCHMARKS = ("bench_build", "bench_influence", "bench_faiss", "bench_features", "bench_epoch", "bench_memory")
+# Full-size runs only: a full-batch step on WikiArt reads the whole graph, so its memory peak is
+# reached in the first steps; whole epochs (~20 min each here) stay with `bench_memory.py` alone.
+FULL_ARGS = {"bench_memory": ["--max-steps", "10"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failed, results = [], {}
     for name in args.only or BENCHMARKS:
-        cmd = [sys.executable, str(BENCH / f"{name}.py")] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, str(BENCH / f"{name}.py")] + (["--quick"] if args.quick else FULL_ARGS.get(name, []))
         log(f"== {name}: {' '.join(cmd)}")
         t0 = time.perf_counter()
         done = subprocess.run(cmd, check=False)
@@ -55,6 +58,32 @@ def main(argv: list[str] | None = None) -> int:
                      f"{lat['report_as_called/influencers']['p99_ms']:.3f} ms, ÷ networkx "
                      f"{infl['ratios']['report_as_called/influencers p50 ÷ networkx p50']}×; "
                      f"load_graph {infl['ours']['load_s']:.2f} s")
+    faiss_r = results.get("bench_faiss", {}).get("ratios")
+    if faiss_r:
+        lines.append(f"  faiss: exact search ours/raw faiss throughput {faiss_r.get('ours_over_raw_qps')} (goal ≥ 0.9); "
+                     f"hnsw recall@10 {faiss_r.get('hnsw_recall_at_10')} (goal ≥ 0.95) at ef_search "
+                     f"{faiss_r.get('hnsw_ef_search')}, {faiss_r.get('hnsw_speedup_over_exact')}× exact q/s")
+    feats = results.get("bench_features")
+    if feats:
+        c, r = feats["config"], feats["ratios"]
+        lines.append(f"  features ({c['images']} JPEGs, EfficientNet-Lite0 at {c['image_size']} px, batch "
+                     f"{c['batch_size']}, {c['threads']} thread(s)): extract_features / bare forward throughput "
+                     f"{r['ours_over_bare_throughput']}× (goal ≥ 0.9)")
+    epoch = results.get("bench_epoch")
+    if epoch:
+        r = epoch["ratios"]
+        lines.append(f"  GraphCLIP epoch ({epoch['config']['artists']} artists, {'+'.join(epoch['config']['tasks'])}): "
+                     f"Trainer / bare PyG loop {r['ours_over_bare_epoch']}× (goal ≤ 1.2), steps alone "
+                     f"{r['ours_over_bare_steps']}×, max |Δ loss| {epoch['result']['max_abs_loss_diff']:.1e}")
+    mem = results.get("bench_memory")
+    if mem and mem.get("skipped"):
+        lines.append(f"  memory: {mem['skipped']}")
+    elif mem:
+        r = mem["ratios"]
+        where = "offline world (quick)" if mem["quick"] else "WikiArt"
+        steps = ", ".join(f"{k.removesuffix('_step_s')} {v:.2f} s/step" for k, v in r.items() if k.endswith("_step_s"))
+        lines.append(f"  memory ({where}): peak RSS {r['peak_gib']:.2f} GiB (goal ≤ 24 GiB), graph load alone "
+                     f"{r.get('load_peak_gib', float('nan')):.2f} GiB" + (f"; {steps}" if steps else ""))
     if failed:
         lines.append(f"  FAILED: {', '.join(failed)}")
     print("\n".join(lines))

@@ -315,8 +315,11 @@ class _ImageRun(_Run):
         encoder = self.encoder.eval().to(self.device)
         bar = tqdm(total=n, initial=start, disable=not self.progress, file=sys.stderr, unit="img",
                    desc=f"image features ({encoder.kind})", dynamic_ncols=True)
+        # Without worker processes, a background thread decodes the next batch while this one runs
+        # through the encoder (PIL and torch release the GIL): decoding no longer adds to the time.
+        batches = loader if self.num_workers > 0 else _prefetched(loader)
         with torch.inference_mode(), bar:
-            for batch in loader:
+            for batch in batches:
                 first, last = batch[0][0], batch[-1][0]
                 ok = [(i, x) for i, x, _ in batch if x is not None]
                 self.skipped += [{"index": i, "id": self.iris[i], "reason": r} for i, x, r in batch if x is None]
@@ -429,6 +432,51 @@ class _ImageDataset(torch.utils.data.Dataset):
 
 def _as_list(items: list) -> list:
     return items
+
+
+def _prefetched(iterable, depth: int = 1):
+    """Iterate ``iterable`` in a background thread, ``depth`` items ahead; its errors are raised here.
+
+    Closing the generator early (an error in the consumer) stops the thread after its current item.
+    """
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def offer(entry) -> bool:  # False once the consumer has gone (never blocks past that)
+        while not stop.is_set():
+            try:
+                items.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in iterable:
+                if not offer((item, None)):
+                    return
+            offer((done, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            offer((done, exc))
+
+    thread = threading.Thread(target=produce, name="artkg-image-decoder", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 # ------------------------------------------------------------------ small helpers
