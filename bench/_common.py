@@ -179,6 +179,21 @@ def run_child_rusage(cmd: list[str], timeout: float | None = None, env: dict | N
     return json.loads(lines[-1]), (kib / 1024 if sys.platform != "darwin" else kib / 2**20)
 
 
+def cached_input(kind: str, stamp: str, build) -> Path:
+    """``OUT/kind/<hash of stamp>/graph``, made once by ``build(path)``; a half-built one is redone."""
+    import hashlib
+    import shutil
+
+    root = OUT / kind / hashlib.sha256(stamp.encode()).hexdigest()[:12]
+    if (root / "done").exists():
+        return root / "graph"
+    if root.exists():
+        shutil.rmtree(root)
+    build(root / "graph")
+    (root / "done").write_text("ok\n")
+    return root / "graph"
+
+
 def write_synthetic_features(graph_dir: str | Path, dim: int = 1280, seed: int = 0, task: str | None = "style",
                              signal: float = 0.5, chunk: int = 8192, name: str = "synthetic") -> dict:
     """Write random image features where ``load_features`` / ``train`` read them.

@@ -34,10 +34,8 @@ Table on stdout, JSON in ``bench/out/bench_epoch.json``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
-import shutil
 import statistics
 import sys
 import time
@@ -45,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
-    OUT,
+    cached_input,
     interleaved,
     log,
     machine,
@@ -63,20 +61,15 @@ FEATURE_DIM = 1280
 
 def prepare(artists: int, dim: int) -> Path:
     """The cached offline world (no images) with synthetic image features."""
-    key = hashlib.sha256(f"synth:{artists}:seed0:dim{dim}:v1".encode()).hexdigest()[:12]
-    root = OUT / "epoch_world" / key
-    if (root / "done").exists():
-        return root / "graph"
-    if root.exists():
-        shutil.rmtree(root)
-    from artkg.kg.builders import build_graph
+    def build(graph: Path) -> None:
+        from artkg.kg.builders import build_graph
 
-    t0 = time.perf_counter()
-    build_graph("synth", root / "graph", artists=artists, seed=0, images=False, progress=False, build_store=False)
-    write_synthetic_features(root / "graph", dim=dim, task="style")
-    log(f"[bench_epoch] world of {artists} artists built in {time.perf_counter() - t0:.1f} s")
-    (root / "done").write_text("ok\n")
-    return root / "graph"
+        t0 = time.perf_counter()
+        build_graph("synth", graph, artists=artists, seed=0, images=False, progress=False, build_store=False)
+        write_synthetic_features(graph, dim=dim, task="style")
+        log(f"[bench_epoch] world of {artists} artists built in {time.perf_counter() - t0:.1f} s")
+
+    return cached_input("epoch_world", f"synth:{artists}:seed0:dim{dim}:v1", build)
 
 
 # ---------------------------------------------------------------------------------- the bare loop

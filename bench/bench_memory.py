@@ -28,11 +28,9 @@ stdout, JSON in ``bench/out/bench_memory.json``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -40,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
-    OUT,
+    cached_input,
     log,
     machine,
     peak_rss_mib,
@@ -65,24 +63,20 @@ def prepare(data: Path | None, dim: int) -> Path:
         stamp = "".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns};" for p in sorted(data.iterdir()))
     else:
         stamp = "synth:60"
-    key = hashlib.sha256(f"{stamp}:dim{dim}:v1".encode()).hexdigest()[:12]
-    root = OUT / "memory_input" / key
-    if (root / "done").exists():
-        return root / "graph"
-    if root.exists():
-        shutil.rmtree(root)
-    from artkg.kg.builders import build_graph
 
-    t0 = time.perf_counter()
-    if data is not None:
-        build_graph("wikiart", root / "graph", path=data, build_store=False)
-    else:
-        build_graph("synth", root / "graph", artists=60, seed=0, images=False, progress=False, build_store=False)
-    t1 = time.perf_counter()
-    write_synthetic_features(root / "graph", dim=dim, task="style")
-    log(f"[bench_memory] graph built in {t1 - t0:.1f} s, features written in {time.perf_counter() - t1:.1f} s")
-    (root / "done").write_text("ok\n")
-    return root / "graph"
+    def build(graph: Path) -> None:
+        from artkg.kg.builders import build_graph
+
+        t0 = time.perf_counter()
+        if data is not None:
+            build_graph("wikiart", graph, path=data, build_store=False)
+        else:
+            build_graph("synth", graph, artists=60, seed=0, images=False, progress=False, build_store=False)
+        t1 = time.perf_counter()
+        write_synthetic_features(graph, dim=dim, task="style")
+        log(f"[bench_memory] graph built in {t1 - t0:.1f} s, features written in {time.perf_counter() - t1:.1f} s")
+
+    return cached_input("memory_input", f"{stamp}:dim{dim}:v1", build)
 
 
 # ---------------------------------------------------------------------------------- worker
