@@ -120,17 +120,13 @@ class ExplainContext:
             raise NotFoundError(f"artwork index {query} is outside the graph at {graph.root}",
                                 f"use 0–{graph.num_nodes('artwork') - 1}, an IRI or a local id")
         try:
-            return graph.resolve("artwork", query)
+            return graph.resolve("artwork", query)  # suggests close titles and close ids
         except NotFoundError as exc:
             from artkg.kg.schema import local_name
 
-            names = [local_name(i) for i in graph.iris["artwork"]]
-            wanted = query.strip().strip("<>").rsplit("/", 1)[-1]
-            ids = difflib.get_close_matches(wanted, names, n=5, cutoff=0.6)
-            if ids:
-                raise NotFoundError(f"no artwork {query!r} in {graph.root}", f"did you mean {', '.join(ids)}?") from exc
             if exc.fix and exc.fix.startswith("did you mean"):
                 raise
+            names = [local_name(i) for i in graph.iris["artwork"]]
             raise NotFoundError(f"no artwork {query!r} in {graph.root}",
                                 f"its artwork ids run from {min(names)} to {max(names)}; titles are matched exactly "
                                 f"(try `artkg info {graph.root}`)") from exc

@@ -129,8 +129,12 @@ class KnowledgeGraph:
             close = [k for k in by_label if needle and needle in k.casefold()][:5]
         suggestion = ", ".join(f"{self.label_of(node_type, by_label[c][0])!r} "
                                f"({S.local_name(self.iris[node_type][by_label[c][0]])})" for c in close)
+        if not close:  # a mistyped id (W0171 for W01717): the closest ids
+            wanted = query.strip("<>").rsplit("/", 1)[-1]
+            suggestion = ", ".join(difflib.get_close_matches(wanted, list(self._by_local_name(node_type)), n=5,
+                                                             cutoff=0.6))
         raise NotFoundError(f"no {node_type} {query!r} in {self.root}",
-                            f"did you mean {suggestion}?" if close else
+                            f"did you mean {suggestion}?" if suggestion else
                             f"give an IRI, a QID or an exact label (try `artkg info {self.root}`)")
 
     def _by_label(self, node_type: str) -> dict[str, list[int]]:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from artkg.kg import schema as S
 from artkg.kg.errors import InputError, NotFoundError
 from artkg.kg.graph import load_graph
 from artkg.kg.influence import InfluenceIndex
@@ -240,6 +241,9 @@ def test_query_errors(world, run_dir, tmp_path):
     graph = load_graph(world)
     with pytest.raises(NotFoundError, match="no artwork"):
         influencing_artworks(graph, "no such painting")
+    typo = S.local_name(graph.iris["artwork"][17])[:-1]  # W00017 → W0001: close ids are suggested
+    with pytest.raises(NotFoundError, match="did you mean W"):
+        influencing_artworks(graph, typo)
     with pytest.raises(InputError, match="larger than the pool"):
         influencing_artworks(graph, graph.iris["artwork"][0], k=10_000, time_filter=False)
     # An index from another graph is refused (id-map hash).
