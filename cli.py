@@ -422,6 +422,8 @@ def index_build(
     run: Optional[Path] = typer.Option(None, "--run", help="Index this CLOIR run's embedding (default: raw features)."),
     features: str = typer.Option("image", "--features", help="Without --run: image, text or image+text."),
     kind: str = typer.Option("flat", "--kind", help="flat (exact), hnsw or ivf (see `artkg ls`)."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="l2, ip or cosine (default: cosine for raw "
+                                                                 "features, l2 for a CLOIR run)."),
     kind_kwargs: Optional[str] = typer.Option(None, "--kind-kwargs", help="JSON object of index options "
                                               "(hnsw: M, ef_construction, ef_search; ivf: nlist, nprobe)."),
     as_json: bool = JsonOption,
@@ -433,7 +435,7 @@ def index_build(
 
     setup_logging(quiet=True)
     report = build_artwork_index(load_graph(graph_dir), out, run=run, features=features, kind=kind,
-                                 kind_kwargs=_json_kwargs(kind_kwargs, "--kind-kwargs"))
+                                 kind_kwargs=_json_kwargs(kind_kwargs, "--kind-kwargs"), metric=metric)
     emit(report, as_json, lambda r: f"{r['kind']} index of {r['vectors']:,} {r['dim']}-d vectors "
                                     f"({r['metric']}) written to {r['index']}")
 

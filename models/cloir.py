@@ -59,6 +59,7 @@ class CloirConfig(JsonOptions):
     def validate(self) -> None:
         from artkg.models.triplets import SPLITS, negative_sampler_resolver, positive_sampler_resolver
 
+        self.split = str(self.split).replace("-", "_")  # leave-out-agents reads as leave_out_agents
         if self.features not in INPUTS:
             raise InputError(f"unknown CLOIR input {self.features!r}", f"choose one of {', '.join(INPUTS)}")
         if self.split not in SPLITS:

@@ -117,19 +117,27 @@ def _saved_gallery(graph, index_dir, run, features, creator, years):
     vectors, usable, described = artwork_vectors(graph, run, source.get("features", features))
     if len(rows) != index.ntotal:
         raise InputError(f"the index at {index_dir} does not list its artworks", "rebuild it with `artkg index build`")
+    described["metric"] = source.get("metric", described["metric"])  # what the index was built with
     return vectors, usable, {**described, "index": str(index_dir), "index_kind": index.kind}, \
         Gallery(rows, creator, years, index)
 
 
 def build_artwork_index(graph, out: str | Path, run: str | Path | None = None, features: str = "image",
-                        kind: str = "flat", kind_kwargs: Optional[dict] = None) -> dict:
-    """``artkg index build``: a FAISS index over every artwork's vector, saved with the id map."""
+                        kind: str = "flat", kind_kwargs: Optional[dict] = None, metric: Optional[str] = None) -> dict:
+    """``artkg index build``: a FAISS index over every artwork's vector, saved with the id map.
+
+    ``metric`` (l2, ip or cosine) defaults to the one the vectors are meant for: cosine for raw
+    features, l2 for a CLOIR embedding."""
     from artkg.retrieval.index import build_index
+    from artkg.retrieval.rank import METRICS
 
     vectors, usable, source = artwork_vectors(graph, run, features)
     creator = artwork_creators(graph)
     rows = np.flatnonzero(usable & (creator >= 0))
-    metric = source["metric"]
+    if metric is not None and metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}", f"choose one of {', '.join(METRICS)}")
+    metric = metric or source["metric"]
+    source["metric"] = metric
     index = build_index(vectors[rows], kind, kind_kwargs, metric="l2" if metric == "l2" else "ip",
                         normalize=metric == "cosine", id_map_hash=graph.manifest.get("id_map_hash"),
                         source={**source, "graph": str(graph.root.resolve()), "artworks": rows.tolist()})

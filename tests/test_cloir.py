@@ -257,6 +257,22 @@ def test_query_errors(world, run_dir, tmp_path):
         influencing_artworks(load_graph(other), graph.iris["artwork"][0], index=index_dir)
 
 
+def test_saved_index_keeps_its_metric_and_matches_the_on_the_fly_ranking(world, tmp_path):
+    graph = load_graph(world)
+    art = graph.iris["artwork"][-1]
+    fresh = influencing_artworks(graph, art, k=5, time_filter=False)
+    build_artwork_index(graph, tmp_path / "cos", kind="flat")
+    saved = influencing_artworks(graph, art, k=5, time_filter=False, index=tmp_path / "cos")
+    assert [c["id"] for c in saved["candidates"]] == [c["id"] for c in fresh["candidates"]]
+    assert saved["ranking"]["metric"] == "cosine"
+    build_artwork_index(graph, tmp_path / "l2", kind="flat", metric="l2")
+    l2 = influencing_artworks(graph, art, k=5, time_filter=False, index=tmp_path / "l2")
+    assert l2["ranking"]["metric"] == "l2" and all(c["score"] <= 0 for c in l2["candidates"])
+    with pytest.raises(InputError, match="unknown metric"):
+        build_artwork_index(graph, tmp_path / "x", metric="manhattan")
+    assert CloirConfig.from_dict({"split": "leave-out-agents"}).split == "leave_out_agents"
+
+
 def artkg_cli(*args) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "artkg"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
