@@ -341,11 +341,10 @@ def _cloir_metrics_text(metrics: dict) -> list[str]:
 
 def _train_cloir(graph_dir: Path, out: Path, config: Optional[Path], as_json: bool, quiet: bool, **flags) -> None:
     from artkg.models.cloir import CloirConfig
-    from artkg.retrieval.cloir import _as_config, train_cloir
+    from artkg.retrieval.cloir import train_cloir
 
-    base = _as_config(config, {}) if config else CloirConfig()
     changes = {key: value for key, value in flags.items() if value is not None}
-    result = train_cloir(graph_dir, base.replace(**changes), out=out, progress=not quiet)
+    result = train_cloir(graph_dir, CloirConfig.coerce(config, changes), out=out, progress=not quiet)
     report = {"run": str(result.run_dir), "model": "cloir", "metrics": result.metrics}
     emit(report, as_json, lambda r: "\n".join([f"cloir run written to {r['run']}",
                                                *_cloir_metrics_text(r["metrics"])]))

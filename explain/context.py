@@ -59,17 +59,11 @@ class ExplainContext:
     @cached_property
     def encoder(self):
         """The image encoder that made the run's features (its fine-tuned tower where it has one)."""
-        from artkg.models.encoders import make_image_encoder
+        from artkg.models.encoders import encoder_for_features
 
         if self.model.image_tower is not None:
             return self.model.image_tower.eval()
-        record = self.config["features"]["image"]
-        encoder = make_image_encoder(record["encoder"], **(record.get("encoder_kwargs") or {}))
-        if encoder.cache_key() != record["cache_key"]:
-            raise InputError(f"this installation builds {record['encoder']} differently from the run's features "
-                             f"({encoder.cache_key()} ≠ {record['cache_key']})",
-                             "install the encoder weights the run was trained with, or retrain")
-        return encoder.eval()
+        return encoder_for_features(self.config["features"]["image"]).eval()
 
     # ------------------------------------------------------------------ checks and lookups
     def require_graph_side(self) -> None:

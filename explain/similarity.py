@@ -16,29 +16,24 @@ def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run
     """Write ``similarity.png`` / ``similarity.npy`` (+ JSON summary) for ``artwork`` vs ``reference``."""
     from artkg.explain.cam import similarity_cam, write_cam_files
     from artkg.kg.atomic import write_json
-    from artkg.models.encoders import make_image_encoder
+    from artkg.models.encoders import encoder_for_features
     from artkg.models.features import feature_meta
     from artkg.models.images import resolve_image
 
     head, record = None, None
     if run is not None:
+        from artkg.models.run import check_run_graph
         from artkg.retrieval.cloir import load_cloir_run
 
         run_config, head, _ = load_cloir_run(run)
-        if graph.manifest.get("id_map_hash") != run_config["graph"]["id_map_hash"]:
-            raise InputError(f"the run {run} was trained on another graph than {graph.root} (its ids differ)",
-                             "pass the graph the run was trained on")
+        check_run_graph(run_config, graph, run, "pass the graph the run was trained on")
         if run_config["train"]["features"] != "image":
             raise InputError(f"the run {run} embeds {run_config['train']['features']} features; a heatmap needs an "
                              "image-only embedding", "explain a run trained with --features image, or drop --run")
         record = run_config["features"]["image"]
     else:
         record = feature_meta(graph.root, "image")
-    encoder = make_image_encoder(record["encoder"], **(record.get("encoder_kwargs") or {}))
-    if encoder.cache_key() != record["cache_key"]:
-        raise InputError(f"this installation builds {record['encoder']} differently from the features "
-                         f"({encoder.cache_key()} ≠ {record['cache_key']})",
-                         "install the encoder weights the features were computed with")
+    encoder = encoder_for_features(record, "install the encoder weights the features were computed with")
     paths = []
     for query in (artwork, reference):
         index = graph.resolve("artwork", query)

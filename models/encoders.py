@@ -540,6 +540,17 @@ def make_image_encoder(name_or_instance: str | ImageEncoder | type[ImageEncoder]
     return _make(image_encoder_resolver, "image encoder", name_or_instance, kwargs)
 
 
+def encoder_for_features(record: dict, fix: str = "install the encoder weights the run was trained with, or "
+                                                     "retrain") -> ImageEncoder:
+    """The image encoder that made a feature set (its ``meta.json`` / a run's record), rebuilt and
+    checked to compute exactly those features (same weights and preprocessing: same cache key)."""
+    encoder = make_image_encoder(record["encoder"], **(record.get("encoder_kwargs") or {}))
+    if encoder.cache_key() != record["cache_key"]:
+        raise InputError(f"this installation builds {record['encoder']} differently from the features "
+                         f"({encoder.cache_key()} ≠ {record['cache_key']})", fix)
+    return encoder
+
+
 def make_text_encoder(name_or_instance: str | TextEncoder | type[TextEncoder] = "minilm",
                       **kwargs: Any) -> TextEncoder:
     """``make_text_encoder("minilm")`` — an instance passes through."""

@@ -40,6 +40,18 @@ class JsonOptions:
             raise InputError(f"{path} must hold a JSON object", "see examples/configs/")
         return cls.from_dict(d, str(path))
 
+    @classmethod
+    def coerce(cls, config=None, overrides: dict | None = None):
+        """An instance from ``None`` (the defaults), an instance, a dict or a JSON file path, with
+        ``overrides`` applied (and validated)."""
+        if config is None:
+            config = cls()
+        elif isinstance(config, (str, Path)):
+            config = cls.from_file(config)
+        elif isinstance(config, dict):
+            config = cls.from_dict(config)
+        return config.replace(**(overrides or {}))
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

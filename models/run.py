@@ -167,10 +167,14 @@ def run_graph(config: dict, graph_dir: str | Path | None = None, run_path: str |
     checked by its id-map hash."""
     from artkg.kg.graph import load_graph
 
-    graph = load_graph(graph_dir or config["graph"]["path"])
+    return check_run_graph(config, load_graph(graph_dir or config["graph"]["path"]), run_path)
+
+
+def check_run_graph(config: dict, graph, run_path: str | Path = "the run",
+                    fix: str = "pass the original graph directory with --graph"):
+    """``graph`` if it is the one the run was trained on (same id-map hash), else a clear error."""
     if graph.manifest.get("id_map_hash") != config["graph"]["id_map_hash"]:
-        raise InputError(f"the graph at {graph.root} is not the one {run_path} was trained on (its ids differ)",
-                         "pass the original graph directory with --graph")
+        raise InputError(f"the graph at {graph.root} is not the one {run_path} was trained on (its ids differ)", fix)
     return graph
 
 
@@ -229,7 +233,7 @@ def predict_images(run_dir: str | Path | Run, images: list[str | Path], top_k: i
     The images are encoded with the encoder recorded in the run (the same weights and
     preprocessing as the training features; the fine-tuned tower where the run has one).
     """
-    from artkg.models.encoders import make_image_encoder
+    from artkg.models.encoders import encoder_for_features
     from artkg.models.images import load_image
 
     run = run_dir if isinstance(run_dir, Run) else load_run(run_dir, device)
@@ -237,12 +241,7 @@ def predict_images(run_dir: str | Path | Run, images: list[str | Path], top_k: i
     if model.image_tower is not None:
         encoder = model.image_tower
     else:
-        record = run.config["features"]["image"]
-        encoder = make_image_encoder(record["encoder"], **(record.get("encoder_kwargs") or {}))
-        if encoder.cache_key() != record["cache_key"]:
-            raise InputError(f"this installation builds {record['encoder']} differently from the run's features "
-                             f"({encoder.cache_key()} ≠ {record['cache_key']})",
-                             "install the encoder weights the run was trained with, or retrain")
+        encoder = encoder_for_features(run.config["features"]["image"])
     encoder = encoder.to(device).eval()
     paths = [Path(p) for p in images]
     for path in paths:

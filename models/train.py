@@ -122,7 +122,7 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     from artkg.models.data import TrainingData
     from artkg.models.features import feature_meta, load_features, resolve_device
 
-    config = _as_config(config, overrides)
+    config = TrainConfig.coerce(config, {k: v for k, v in overrides.items() if v is not None})
     if out is not None:  # fail before training, not after
         from artkg.models.run import check_out
 
@@ -164,17 +164,6 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
 
         result.run_dir = save_run(out, result)
     return result
-
-
-def _as_config(config, overrides: dict) -> TrainConfig:
-    if config is None:
-        config = TrainConfig()
-    elif isinstance(config, (str, Path)):
-        config = TrainConfig.from_file(config)
-    elif isinstance(config, dict):
-        config = TrainConfig.from_dict(config)
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    return config.replace(**overrides) if overrides else config.replace()
 
 
 def seed_everything(seed: int) -> None:

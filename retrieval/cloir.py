@@ -49,18 +49,6 @@ class CloirResult:
     run_dir: Optional[Path] = None
 
 
-def _as_config(config, overrides: dict) -> CloirConfig:
-    if config is None:
-        base = CloirConfig()
-    elif isinstance(config, CloirConfig):
-        base = config
-    elif isinstance(config, dict):
-        base = CloirConfig.from_dict(config)
-    else:
-        base = CloirConfig.from_file(config)
-    return base.replace(**overrides) if overrides else base
-
-
 def train_cloir(graph_dir: str | Path, config: CloirConfig | dict | str | Path | None = None,
                 out: str | Path | None = None, progress: bool = True, **overrides) -> CloirResult:
     """Draw triplets from the graph's influence hops, train the CLOIR MLP, evaluate it against the
@@ -68,7 +56,7 @@ def train_cloir(graph_dir: str | Path, config: CloirConfig | dict | str | Path |
     from artkg.kg.graph import load_graph
     from artkg.models.features import resolve_device
 
-    config = _as_config(config, overrides)
+    config = CloirConfig.coerce(config, overrides)
     if out is not None:
         check_out(out)
     if config.threads:

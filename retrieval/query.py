@@ -25,12 +25,11 @@ def artwork_vectors(graph, run: str | Path | None = None, features: str = "image
     from artkg.retrieval.embeddings import input_features
 
     if run is not None:
+        from artkg.models.run import check_run_graph
         from artkg.retrieval.cloir import MODEL_METRIC, load_cloir_run, run_features
 
         config, model, _ = load_cloir_run(run)
-        if graph.manifest.get("id_map_hash") != config["graph"]["id_map_hash"]:
-            raise InputError(f"the run {run} was trained on another graph than {graph.root} (its ids differ)",
-                             "pass the graph the run was trained on, or train a run on this graph")
+        check_run_graph(config, graph, run, "pass the graph the run was trained on, or train a run on this graph")
         feats, mask = run_features(config, graph)
         return model.embed(feats).numpy().astype(np.float32), mask.numpy(), \
             {"kind": "cloir", "run": str(run), "metric": MODEL_METRIC}
