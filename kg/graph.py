@@ -64,6 +64,15 @@ class KnowledgeGraph:
         """Forward edges of one type as a (2, E) long tensor (empty if the graph has none)."""
         return self._tensors.get(f"edge/{key[0]}/{key[1]}/{key[2]}", torch.empty(2, 0, dtype=torch.long))
 
+    @property
+    def edge_types(self) -> list[tuple[str, str, str]]:
+        """The forward edge types the graph has (no reverse ones), without building ``data``."""
+        return [tuple(name.split("/")[1:]) for name in self._tensors if name.startswith("edge/")]
+
+    def node_attr(self, node_type: str, name: str) -> torch.Tensor | None:
+        """A node attribute such as ``("artwork", "year")`` (NaN where unknown), or None if absent."""
+        return self._tensors.get(f"node/{node_type}/{name}")
+
     @cached_property
     def data(self):
         """The graph as ``HeteroData`` with reverse edges; ``validate()`` passes."""

@@ -29,7 +29,7 @@ class Task:
     def label_edge(self, graph) -> tuple[tuple[str, str, str] | None, tuple[str, str, str] | None]:
         """The direct artwork→class edge type and the artist→class one, where the graph has them."""
         direct = via_artist = None
-        for key in sorted(k for k in _edge_keys(graph) if k[2] == self.class_type):
+        for key in sorted(k for k in graph.edge_types if k[2] == self.class_type):
             if key[0] == "artwork" and direct is None:
                 direct = key
             elif key[0] == "artist" and key[1] != "created_by" and via_artist is None:
@@ -79,10 +79,6 @@ class Task:
         return [graph.label_of(self.class_type, i) for i in range(self.num_classes(graph))]
 
 
-def _edge_keys(graph) -> list[tuple[str, str, str]]:
-    return [tuple(k.split("__")) for k in graph.manifest["counts"]["edges"]]
-
-
 def _first_class(edge_index: np.ndarray, labels: np.ndarray) -> None:
     """labels[src] = smallest dst among src's edges (edge_index is sorted by (src, dst))."""
     if edge_index.size == 0:
@@ -95,7 +91,7 @@ def _first_class(edge_index: np.ndarray, labels: np.ndarray) -> None:
 
 def available_tasks(graph) -> list[str]:
     """Class node types an artwork can be labelled with in this graph."""
-    targets = {k[2] for k in _edge_keys(graph) if k[0] in ("artwork", "artist") and k[2] not in ("artwork",)}
+    targets = {k[2] for k in graph.edge_types if k[0] in ("artwork", "artist") and k[2] not in ("artwork",)}
     return sorted(t for t in targets if graph.num_nodes(t) > 1)
 
 

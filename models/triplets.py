@@ -39,9 +39,9 @@ def artwork_creators(graph) -> np.ndarray:
 
 def artwork_years(graph) -> np.ndarray:
     """Inception year per artwork (NaN where unknown)."""
-    data = graph.data["artwork"]
-    if "year" in data:
-        return data.year.numpy().astype(np.float64)
+    year = graph.node_attr("artwork", "year")
+    if year is not None:
+        return year.numpy().astype(np.float64)
     return np.full(graph.num_nodes("artwork"), np.nan)
 
 

@@ -58,9 +58,9 @@ def artwork_context_text(graph, text: dict[str, torch.Tensor]) -> tuple[torch.Te
         raise InputError(f"the graph at {graph.root} has no text features", f"run `artkg features {graph.root}`")
     total = torch.zeros(n, dim)
     count = torch.zeros(n)
-    for key in graph.data.edge_types:
+    for key in graph.edge_types:
         src, rel, dst = key
-        if src != "artwork" or rel.startswith("rev_") or dst == "artist" or dst not in text:
+        if src != "artwork" or dst == "artist" or dst not in text:
             continue
         ei = graph.edge_index(key)
         total.index_add_(0, ei[0], text[dst][ei[1]].float())
