@@ -23,7 +23,7 @@ from torch import Tensor
 
 from artkg.kg.errors import InputError, NotFoundError
 from artkg.models.classifier import Batch, GraphInputs
-from artkg.models.tasks import CREATED_BY, Split, Task, leakage_free_edges, make_split, make_task
+from artkg.models.tasks import CREATED_BY, Split, Task, artwork_creators, leakage_free_edges, make_split, make_task
 
 log = logging.getLogger("artkg")
 
@@ -100,15 +100,7 @@ class TrainingData:
 
     # ------------------------------------------------------------------ labels and split
     def _first_artist(self) -> Tensor:
-        artist_of = torch.full((self.num_artworks,), -1, dtype=torch.long)
-        src, dst = self.graph.edge_index(CREATED_BY)
-        if len(src):  # several creators: the one with the lowest index, as for labels
-            order = torch.argsort(src * (int(dst.max()) + 1) + dst)
-            src, dst = src[order], dst[order]
-            first = torch.ones(len(src), dtype=torch.bool)
-            first[1:] = src[1:] != src[:-1]
-            artist_of[src[first]] = dst[first]
-        return artist_of
+        return torch.from_numpy(artwork_creators(self.graph))  # several creators: the lowest index
 
     def _unseen_ids(self, names: dict[str, list[str]]) -> dict[str, list[int]]:
         by_task = {t.name: t for t in self.tasks}

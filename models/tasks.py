@@ -19,6 +19,15 @@ from artkg.kg.errors import InputError
 CREATED_BY = ("artwork", "created_by", "artist")
 
 
+def artwork_creators(graph) -> np.ndarray:
+    """The first creator (lowest artist index) of every artwork, ``-1`` where none is known."""
+    creator = np.full(graph.num_nodes("artwork"), -1, dtype=np.int64)
+    src, dst = graph.edge_index(CREATED_BY).numpy()
+    order = np.lexsort((-dst, src))  # assigning in this order leaves the lowest artist index last
+    creator[src[order]] = dst[order]
+    return creator
+
+
 @dataclass(frozen=True)
 class Task:
     """A classification target: the node type whose nodes are the classes."""

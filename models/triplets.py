@@ -23,18 +23,9 @@ from class_resolver import ClassResolver
 
 from artkg.kg.errors import InputError
 from artkg.kg.influence import Direction, InfluenceIndex
+from artkg.models.tasks import artwork_creators  # noqa: F401  (part of this module's API)
 
-CREATED_BY = ("artwork", "created_by", "artist")
 SPLITS = ("stratified", "leave_out_agents")
-
-
-def artwork_creators(graph) -> np.ndarray:
-    """The first creator (lowest artist index) of every artwork, ``-1`` where none is known."""
-    creator = np.full(graph.num_nodes("artwork"), -1, dtype=np.int64)
-    src, dst = graph.edge_index(CREATED_BY).numpy()
-    order = np.lexsort((-dst, src))  # assigning in this order leaves the lowest artist index last
-    creator[src[order]] = dst[order]
-    return creator
 
 
 def artwork_years(graph) -> np.ndarray:
@@ -88,15 +79,21 @@ def _split_part(pool: np.ndarray, creator: np.ndarray, kind: str, fraction: floa
         is_held = np.isin(creator[pool], held)
         return pool[~is_held], pool[is_held]
     keep, held = [], []
-    order = pool[np.argsort(creator[pool], kind="stable")]
-    bounds = np.flatnonzero(np.diff(creator[order])) + 1
-    for works in np.split(order, bounds):
+    for works in by_creator(pool, creator):
         works = rng.permutation(works)
         n_held = int(fraction * len(works) + 0.5) if len(works) > 1 else 0
         held.append(works[:n_held])
         keep.append(works[n_held:])
     cat = lambda parts: np.concatenate(parts) if parts else pool[:0]  # noqa: E731
     return cat(keep), cat(held)
+
+
+def by_creator(artworks: np.ndarray, creator: np.ndarray) -> list[np.ndarray]:
+    """``artworks`` grouped by creator (groups in creator order, each in its given order)."""
+    if len(artworks) == 0:
+        return []
+    order = artworks[np.argsort(creator[artworks], kind="stable")]
+    return np.split(order, np.flatnonzero(np.diff(creator[order])) + 1)
 
 
 # ---------------------------------------------------------------------------------------- hop sets
@@ -206,7 +203,8 @@ class TripletPlan:
 
     anchors: np.ndarray  # [T] artwork index, one row per triplet
     positives: np.ndarray  # [T]
-    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # (anchor rows in the plan, anchors, negative pool)
+    # per creator: (the plan's rows, its anchors, triplets per anchor, its negative pool)
+    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
     negative_sampler: NegativeSampler
     features: np.ndarray
     negatives: Optional[np.ndarray] = None
@@ -219,8 +217,7 @@ class TripletPlan:
         if self.negatives is not None and not self.negative_sampler.resample:
             return self.negatives
         negatives = np.empty(len(self.anchors), dtype=np.int64)
-        for rows, anchors, pool in self.groups:
-            counts = np.bincount(np.searchsorted(anchors, self.anchors[rows]), minlength=len(anchors))
+        for rows, anchors, counts, pool in self.groups:
             drawn = self.negative_sampler.sample(anchors, counts, pool, self.features, rng)
             negatives[rows] = np.concatenate(drawn)
         self.negatives = negatives
@@ -243,10 +240,8 @@ def plan_triplets(creator: np.ndarray, features: np.ndarray, anchors: np.ndarray
     pool_creator = creator[pool]
     anchors = np.unique(anchors)
     rows_a, rows_p, groups = [], [], []
-    order = anchors[np.argsort(creator[anchors], kind="stable")]
-    bounds = np.flatnonzero(np.diff(creator[order])) + 1
     start = 0
-    for group in np.split(order, bounds) if len(order) else []:
+    for group in by_creator(anchors, creator):
         artist = int(creator[group[0]])
         pos_artists, excluded = hops.sets(artist)
         pos_pool = pool[np.isin(pool_creator, pos_artists)]
@@ -259,7 +254,7 @@ def plan_triplets(creator: np.ndarray, features: np.ndarray, anchors: np.ndarray
         rows_a.append(np.repeat(group, counts))
         rows_p.append(np.concatenate(chosen))
         rows = np.arange(start, start + int(counts.sum()))
-        groups.append((rows, group, neg_pool))
+        groups.append((rows, group, counts, neg_pool))
         start += int(counts.sum())
     if not rows_a:
         raise InputError("no training artwork has an influencer with training artworks, so there are no triplets",
