@@ -29,9 +29,19 @@ def reciprocal_rank(relevance: np.ndarray) -> np.ndarray:
     return np.where(relevance.any(1), 1.0 / (first + 1), 0.0)
 
 
+def per_query(relevance: np.ndarray, ks=(1, 5, 10)) -> dict[str, np.ndarray]:
+    """P@k for each k and the reciprocal rank (under ``"MRR"``), one value per query (row)."""
+    return {**{f"P@{k}": precision_at_k(relevance, k) for k in ks}, "MRR": reciprocal_rank(relevance)}
+
+
+def average(values: dict[str, np.ndarray]) -> dict:
+    """Means of :func:`per_query` values (0 without queries), and the number of queries."""
+    n = len(next(iter(values.values())))
+    out = {key: float(v.mean()) if n else 0.0 for key, v in values.items()}
+    out["queries"] = int(n)
+    return out
+
+
 def summarize(relevance: np.ndarray, ks=(1, 5, 10)) -> dict:
     """Mean P@k for each k and MRR over the queries (rows) of a ranked relevance matrix."""
-    out = {f"P@{k}": float(precision_at_k(relevance, k).mean()) if len(relevance) else 0.0 for k in ks}
-    out["MRR"] = float(reciprocal_rank(relevance).mean()) if len(relevance) else 0.0
-    out["queries"] = int(len(relevance))
-    return out
+    return average(per_query(np.asarray(relevance, dtype=bool), ks))

@@ -36,9 +36,10 @@ def artwork_vectors(graph, run: str | Path | None = None, features: str = "image
     from artkg.retrieval.cloir import BASELINE_METRIC
 
     feats, mask, record = input_features(graph, features, image_key)
-    return feats.numpy().astype(np.float32), mask.numpy(), {"kind": "features", "features": features,
-                                                            "metric": BASELINE_METRIC,
-                                                            **({"image": record["image"]["key"]} if "image" in record else {})}
+    source = {"kind": "features", "features": features, "metric": BASELINE_METRIC}
+    if "image" in record:
+        source["image"] = record["image"]["key"]
+    return feats.numpy().astype(np.float32), mask.numpy(), source
 
 
 def influencing_artworks(graph, artwork: str, k: int = 10, degree: int = 1, run: str | Path | None = None,
