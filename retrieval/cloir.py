@@ -25,7 +25,7 @@ from artkg.kg.errors import InputError
 from artkg.models.cloir import CLOIRNet, CloirConfig, fit_cloir
 from artkg.models.run import (CONFIG, FORMAT_VERSION, HISTORY, METRICS, SPLIT, WEIGHTS, check_out, read_config,
                               run_graph)
-from artkg.models.triplets import (ArtworkSplit, InfluenceHops, artwork_creators, artwork_years,
+from artkg.models.triplets import (ArtworkSplit, InfluenceHops, artwork_creators,
                                    negative_sampler_resolver, plan_triplets, positive_sampler_resolver,
                                    split_artworks)
 from artkg.retrieval.embeddings import input_features
@@ -103,17 +103,19 @@ def train_cloir(graph_dir: str | Path, config: CloirConfig | dict | str | Path |
 def evaluate_split(graph, model: Optional[CLOIRNet], features: torch.Tensor, mask: torch.Tensor,
                    split: ArtworkSplit, config: CloirConfig) -> dict:
     """``{"model": …, "baseline": …}`` on the split's test artworks (``model`` None: baseline only)."""
-    creator, years = artwork_creators(graph), artwork_years(graph)
-    usable = np.flatnonzero(mask.numpy() & (creator >= 0))
-    out = {}
     variants = [("baseline", features.numpy().astype(np.float32), BASELINE_METRIC)]
     if model is not None:
         variants.insert(0, ("model", model.embed(features).numpy().astype(np.float32), MODEL_METRIC))
-    for name, vectors, metric in variants:
-        gallery = Gallery.build(vectors, usable, creator, years, metric=metric)
-        out[name] = evaluate_retrieval(graph.influence, vectors, split.test, gallery, ks=tuple(config.k),
-                                       time_filter=config.time_filter)
-        out[name]["metric"] = metric
+    return {name: evaluate_vectors(graph, vectors, mask.numpy(), split.test, metric, tuple(config.k),
+                                   config.time_filter) for name, vectors, metric in variants}
+
+
+def evaluate_vectors(graph, vectors: np.ndarray, usable: np.ndarray, queries: np.ndarray, metric: str,
+                     ks=(1, 5, 10), time_filter: bool = True) -> dict:
+    """Rank every usable artwork for each query (:func:`evaluate_retrieval`), noting the metric."""
+    gallery = Gallery.for_graph(graph, vectors, usable, metric=metric)
+    out = evaluate_retrieval(graph.influence, vectors, queries, gallery, ks=ks, time_filter=time_filter)
+    out["metric"] = metric
     return out
 
 
@@ -121,13 +123,11 @@ def evaluate_features(graph, features: str = "image", queries: Optional[np.ndarr
                       time_filter: bool = True, metric: str = BASELINE_METRIC) -> dict:
     """The raw-feature baseline on ``queries`` (default: every artwork with features and a creator)."""
     feats, mask, record = input_features(graph, features)
-    creator, years = artwork_creators(graph), artwork_years(graph)
-    usable = np.flatnonzero(mask.numpy() & (creator >= 0))
-    vectors = feats.numpy().astype(np.float32)
-    gallery = Gallery.build(vectors, usable, creator, years, metric=metric)
-    out = evaluate_retrieval(graph.influence, vectors, usable if queries is None else queries, gallery, ks=ks,
-                             time_filter=time_filter)
-    out["metric"], out["features"] = metric, record
+    mask = mask.numpy()
+    if queries is None:
+        queries = np.flatnonzero(mask)  # evaluate_retrieval drops those without a creator
+    out = evaluate_vectors(graph, feats.numpy().astype(np.float32), mask, queries, metric, ks, time_filter)
+    out["features"] = record
     return out
 
 

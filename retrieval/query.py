@@ -56,8 +56,7 @@ def influencing_artworks(graph, artwork: str, k: int = 10, degree: int = 1, run:
         vectors, usable, source, gallery = _saved_gallery(graph, index, run, features, creator, years)
     else:
         vectors, usable, source = artwork_vectors(graph, run, features)
-        rows = np.flatnonzero(usable & (creator >= 0))
-        gallery = Gallery.build(vectors, rows, creator, years, metric=source["metric"])
+        gallery = Gallery.for_graph(graph, vectors, usable, metric=source["metric"])
     if not usable[query]:
         raise InputError(f"the artwork {graph.iris['artwork'][query]} has no "
                          f"{source.get('features', 'input')} features (no readable image?)",

@@ -38,6 +38,16 @@ class Gallery:
         index.add(np.ascontiguousarray(vectors[artworks], dtype=np.float32))
         return cls(np.asarray(artworks, dtype=np.int64), creator, year, index)
 
+    @classmethod
+    def for_graph(cls, graph, vectors: np.ndarray, usable: np.ndarray, metric: str = "l2", kind: str = "flat",
+                  kind_kwargs: dict | None = None) -> "Gallery":
+        """Every artwork of ``graph`` with a vector (``usable``) and a known creator."""
+        from artkg.models.triplets import artwork_creators, artwork_years
+
+        creator = artwork_creators(graph)
+        rows = np.flatnonzero(np.asarray(usable, dtype=bool) & (creator >= 0))
+        return cls.build(vectors, rows, creator, artwork_years(graph), metric, kind, kind_kwargs)
+
     def __len__(self) -> int:
         return len(self.artworks)
 
