@@ -46,7 +46,6 @@ HERE = Path(__file__).resolve().parent
 
 MOVEMENT = ("artist", "movement", "movement")
 INFLUENCED_BY = ("artist", "influenced_by", "artist")
-CREATED_BY = ("artwork", "created_by", "artist")
 INDICATORS = ("creator", "movement_or_influencer", "movement_or_influencer_fact", "both")
 #: the arguments a saved result depends on: a resumed run must use the same
 MEASURED = ("artists", "world_seed", "epochs", "top_k", "explainer_epochs", "algorithm", "draws", "fidelity_draws",
@@ -139,6 +138,7 @@ def evaluate(run_dir: Path, setting: dict, n: int, top_k: int, epochs: int, draw
     from artkg.explain.config import GraphExplainConfig
     from artkg.explain.context import ExplainContext
     from artkg.explain.graph import _node_id, explain_graph, top_facts
+    from artkg.models.tasks import CREATED_BY
 
     ctx = ExplainContext.load(run_dir)
     data, graph = ctx.data, ctx.graph

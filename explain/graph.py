@@ -32,22 +32,19 @@ from typing import Any, ClassVar
 import torch
 from artkg.explain.config import Explained, GraphExplainConfig
 from artkg.kg.errors import InputError
+from artkg.kg.graph import reverse_edge_type
+from artkg.models.tasks import CREATED_BY
 from class_resolver import ClassResolver
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 log = logging.getLogger("artkg")
 
-CREATED_BY = ("artwork", "created_by", "artist")
-REV_CREATED_BY = ("artist", "rev_created_by", "artwork")
+REV_CREATED_BY = reverse_edge_type(CREATED_BY)
 
 
 def _key(edge_type: tuple[str, str, str]) -> str:
     return "__".join(edge_type)  # the key PyG's set_hetero_masks looks for in a ModuleDict
-
-
-def reverse(edge_type: tuple[str, str, str]) -> tuple[str, str, str]:
-    return (edge_type[2], f"rev_{edge_type[1]}", edge_type[0])
 
 
 def forward_type(edge_type: tuple[str, str, str]) -> tuple[tuple[str, str, str], bool]:
@@ -93,7 +90,7 @@ class GraphCLIPExplainModel(nn.Module):
         self.register_buffer("z", z)
         self.register_buffer("artist_of", artist_of.long().clone())
         self.label_key = label_key if getattr(model, "label_context", False) else None
-        keys = [] if self.label_key is None else [reverse(self.label_key), CREATED_BY, REV_CREATED_BY]
+        keys = [] if self.label_key is None else [reverse_edge_type(self.label_key), CREATED_BY, REV_CREATED_BY]
         # Keyed like HeteroConv's convs, so PyG gives each step the mask of its edge type.
         self.steps = nn.ModuleDict({_key(k): LabelPropagation() for k in keys})
 
@@ -115,7 +112,7 @@ class GraphCLIPExplainModel(nn.Module):
         if self.label_key is None:
             return None
         n_art, n_artist, c = self.num_nodes["artwork"], self.num_nodes.get("artist", 0), self.num_classes
-        rev_label = reverse(self.label_key)
+        rev_label = reverse_edge_type(self.label_key)
         ei = edge_index_dict[rev_label]  # class → artwork
         onehot = torch.eye(c, device=self.z.device)
         labels = self.steps[_key(rev_label)](onehot, ei, torch.ones(ei.shape[1], device=ei.device), (c, n_art))
@@ -329,7 +326,7 @@ def fact_weights(edge_masks: dict[tuple, Tensor], edges: dict, combine: str) -> 
         if is_rev:
             continue
         w = edge_masks.get(k, torch.zeros(ei.shape[1])).detach().float()
-        rev = edge_masks.get(reverse(k))
+        rev = edge_masks.get(reverse_edge_type(k))
         if rev is not None:  # TrainingData stores a reverse as the flipped forward: same edge order
             rev = rev.detach().float()
             if combine == "max":

@@ -169,6 +169,12 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
 
 
+def reverse_edge_type(edge_type: tuple[str, str, str]) -> tuple[str, str, str]:
+    """``(src, rel, dst)`` → ``(dst, rev_rel, src)``: the name :func:`add_reverse_edges` gives the reverse."""
+    src, rel, dst = edge_type
+    return (dst, f"rev_{rel}", src)
+
+
 def add_reverse_edges(data):
     """Add a ``rev_<rel>`` edge type for every edge type. ``merge=False`` matters: with the
     default, same-type relations such as ``influenced_by`` would be symmetrised in place and

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from artkg.kg.errors import InputError, NotFoundError
+from artkg.kg.graph import reverse_edge_type
 from artkg.models.classifier import Batch, GraphInputs
 from artkg.models.tasks import CREATED_BY, Split, Task, artwork_creators, leakage_free_edges, make_split, make_task
 
@@ -145,9 +146,9 @@ class TrainingData:
         forward = leakage_free_edges(forward, self.via_keys, torch.nonzero(train_artists).flatten(),
                                      self.graph.num_nodes("artist"))
         self.edges = {}
-        for (src, rel, dst), ei in forward.items():
-            self.edges[(src, rel, dst)] = ei
-            self.edges[(dst, f"rev_{rel}", src)] = ei.flip(0)
+        for key, ei in forward.items():
+            self.edges[key] = ei
+            self.edges[reverse_edge_type(key)] = ei.flip(0)
         node_types = [t for t in self.graph.iris if self.graph.num_nodes(t) > 0]
         self.metadata = (node_types, list(self.edges))
         self.num_nodes = {t: self.graph.num_nodes(t) for t in node_types}
@@ -174,7 +175,7 @@ class TrainingData:
         visible = torch.ones(self.num_artworks, dtype=torch.bool)
         visible[targets] = False
         keys = self.direct_keys + self.via_keys
-        label_edges = {k: self.edges[k] for k in keys} | {_rev(k): self.edges[_rev(k)] for k in keys}
+        label_edges = {k: self.edges[k] for k in keys} | {r: self.edges[r] for r in map(reverse_edge_type, keys)}
         label_edges = leakage_free_edges(label_edges, self.direct_keys, torch.nonzero(visible).flatten(),
                                          self.num_artworks)
         if self.via_keys:
@@ -220,6 +221,3 @@ class TrainingData:
                 "test": len(self.split.test), "trainable": len(self.trainable()),
                 "unseen_classes": {t: [names[t][c] for c in v] for t, v in self.split.unseen_classes.items()}}
 
-
-def _rev(key: tuple[str, str, str]) -> tuple[str, str, str]:
-    return (key[2], f"rev_{key[1]}", key[0])

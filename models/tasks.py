@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from artkg.kg.errors import InputError
+from artkg.kg.graph import reverse_edge_type
 
 CREATED_BY = ("artwork", "created_by", "artist")
 
@@ -205,7 +206,7 @@ def leakage_free_edges(edge_index_dict: dict, label_edges: list[tuple[str, str, 
         if (src, rel, dst) in out:
             ei = out[(src, rel, dst)]
             out[(src, rel, dst)] = ei[:, allowed[ei[0]]]
-        reverse = (dst, f"rev_{rel}", src)
+        reverse = reverse_edge_type((src, rel, dst))
         if reverse in out:
             ei = out[reverse]
             out[reverse] = ei[:, allowed[ei[1]]]

@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from artkg.kg.errors import InputError
+from artkg.kg.graph import reverse_edge_type
 from artkg.models.classifier import ArtworkClassifier, Batch, GraphInputs
 from artkg.models.options import JsonOptions
 
@@ -263,7 +264,7 @@ class Trainer:
             hidden = torch.zeros(data.num_artworks, dtype=torch.bool)
             hidden[targets] = True
             for key in data.direct_keys:
-                for k, col in ((key, 0), ((key[2], f"rev_{key[1]}", key[0]), 1)):
+                for k, col in ((key, 0), (reverse_edge_type(key), 1)):
                     ei = edges[k]
                     edges[k] = ei[:, ~hidden[n_id["artwork"][ei[col]]]]
         x = {t: v[n_id[t]] for t, v in data.x_dict.items()}

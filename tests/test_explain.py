@@ -64,9 +64,9 @@ def test_wrapper_reproduces_the_model_and_its_label_propagation_is_maskable(ctx)
         CREATED_BY,
         REV_CREATED_BY,
         explain_inputs,
-        reverse,
         wrap,
     )
+    from artkg.kg.graph import reverse_edge_type as reverse
     from torch_geometric.explain.algorithm.utils import clear_masks, set_hetero_masks
 
     data = ctx.data
