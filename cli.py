@@ -261,6 +261,10 @@ def train(
     unseen_fraction: Optional[float] = typer.Option(None, "--unseen-fraction",
                                                     help="Share of each task's classes held out of training (zero-shot)."),
     unseen_class: list[str] = typer.Option([], "--unseen-class", help="TASK=CLASS to hold out (IRI, id or label)."),
+    unseen_mode: Optional[str] = typer.Option(None, "--unseen-mode",
+                                              help="strict (default: held-out classes' labels are nowhere in what "
+                                                   "the model sees) or transductive (training-split labels of "
+                                                   "held-out classes stay in the graph)."),
     model_kwargs: Optional[str] = typer.Option(None, "--model-kwargs", help="JSON object of model options "
                                                "(e.g. '{\"embed_dim\": 256, \"context\": true}')."),
     gnn_kwargs: Optional[str] = typer.Option(None, "--gnn-kwargs", help="JSON object of GNN options "
@@ -273,6 +277,8 @@ def train(
     split: Optional[str] = typer.Option(None, "--split", help="cloir: stratified or leave_out_agents."),
     hops: Optional[int] = typer.Option(None, "--hops", min=1, max=2, help="cloir: influence hops for positives."),
     sampler: Optional[str] = typer.Option(None, "--sampler", help="auto, full or neighbor."),
+    class_inputs: Optional[str] = typer.Option(None, "--class-inputs", help="GNN input of class nodes: constant, "
+                                               "embedding or text (their text features)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
     as_json: bool = JsonOption,
@@ -287,7 +293,7 @@ def train(
     if model.strip().lower() == "cloir":
         from artkg.kg.errors import InputError
 
-        if task or unseen_class or unseen_fraction is not None or gnn or layers or hidden:
+        if task or unseen_class or unseen_fraction is not None or unseen_mode or gnn or layers or hidden:
             raise InputError("--task, --unseen-*, --gnn, --layers and --hidden are GraphCLIP options; cloir has no "
                              "classes or GNN", "drop them (see `artkg train --help` for the cloir options)")
         _train_cloir(graph_dir, out, config, features=features, sampling=sampling, n=n, negatives=negatives,
@@ -315,7 +321,8 @@ def train(
     if unseen_class:
         changes["unseen_classes"] = _unseen_classes(unseen_class)
     for key, value in (("gnn", gnn), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("seed", seed),
-                       ("unseen_fraction", unseen_fraction), ("features", features), ("sampler", sampler),
+                       ("unseen_fraction", unseen_fraction), ("unseen_mode", unseen_mode),
+                       ("class_inputs", class_inputs), ("features", features), ("sampler", sampler),
                        ("device", device), ("threads", threads)):
         if value is not None:
             changes[key] = value

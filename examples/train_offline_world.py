@@ -4,8 +4,10 @@ Builds a synthetic world (``kgbuild synth``), computes EfficientNet-Lite0 image 
 MiniLM text features (``artkg features``), then trains, each over several seeds:
 
 - style classification: graphclip, image_head, linear_probe, prototype;
-- zero-shot style (a quarter of the styles held out of training): graphclip (also with the class
-  embeddings shaped by the graph expert only, ``detach_classes``), prototype, image_head;
+- strict zero-shot style (a quarter of the styles held out: no label of theirs anywhere in what the
+  models see): graphclip (class nodes with constant inputs, and with their text features as the
+  GNN's input), prototype, image_head — the same split per seed; and, reported apart, graphclip in
+  transductive mode (the training split's held-out labels visible), the setting of earlier tables;
 - multi-task style + genre (λ = 0.5): graphclip, image_head.
 
 It prints a markdown table (mean ± std over the seeds) with the ``artkg`` command of every row, and
@@ -26,17 +28,21 @@ from pathlib import Path
 
 import artkg  # noqa: F401  (installs the torchvision shim first)
 
+STRICT = "strict zero-shot style (25% of styles unseen)"
+TRANSDUCTIVE = "transductive zero-shot style (held-out labels of training works visible)"
 EXPERIMENTS = [
     # (setting, model, extra TrainConfig options)
     ("style", "graphclip", {}),
     ("style", "image_head", {}),
     ("style", "linear_probe", {}),
     ("style", "prototype", {}),
-    ("zero-shot style (25% of styles unseen)", "graphclip", {"unseen_fraction": 0.25}),
-    ("zero-shot style (25% of styles unseen)", "graphclip",
-     {"unseen_fraction": 0.25, "model_kwargs": {"detach_classes": True}}),
-    ("zero-shot style (25% of styles unseen)", "prototype", {"unseen_fraction": 0.25}),
-    ("zero-shot style (25% of styles unseen)", "image_head", {"unseen_fraction": 0.25}),
+    (STRICT, "graphclip", {"unseen_fraction": 0.25}),
+    (STRICT, "graphclip", {"unseen_fraction": 0.25, "class_inputs": "text"}),
+    (STRICT, "prototype", {"unseen_fraction": 0.25}),
+    (STRICT, "image_head", {"unseen_fraction": 0.25}),
+    # Not zero-shot in the usual sense: the training split's labels of the held-out styles stay in the
+    # graph, label propagation and calibration. Reported apart, never beside a baseline.
+    (TRANSDUCTIVE, "graphclip", {"unseen_fraction": 0.25, "unseen_mode": "transductive"}),
     ("multi-task style + 0.5·genre", "graphclip", {"tasks": ["style", "genre"], "task_weights": [1.0, 0.5]}),
     ("multi-task style + 0.5·genre", "image_head", {"tasks": ["style", "genre"], "task_weights": [1.0, 0.5]}),
 ]
@@ -44,7 +50,8 @@ EXPERIMENTS = [
 
 def command(world: Path, setting: str, model: str, extra: dict, seed: int, epochs: int) -> str:
     """The `artkg train` command line that runs the same experiment."""
-    slug = "-".join(w for w in setting.split()[:1] + [model] + list(extra.get("model_kwargs", {})))
+    slug = "-".join(w for w in setting.split()[:1] + [model] + list(extra.get("model_kwargs", {}))
+                    + (["text"] if extra.get("class_inputs") == "text" else []))
     parts = ["artkg train", model, str(world)]
     for task in extra.get("tasks", ["style"]):
         parts += ["--task", task]
@@ -52,6 +59,10 @@ def command(world: Path, setting: str, model: str, extra: dict, seed: int, epoch
         parts += ["--task-weight", str(weight)]
     if extra.get("unseen_fraction"):
         parts += ["--unseen-fraction", str(extra["unseen_fraction"])]
+    if extra.get("unseen_mode"):
+        parts += ["--unseen-mode", extra["unseen_mode"]]
+    if extra.get("class_inputs"):
+        parts += ["--class-inputs", extra["class_inputs"]]
     if extra.get("model_kwargs"):
         parts += ["--model-kwargs", f"'{json.dumps(extra['model_kwargs'])}'"]
     parts += ["--epochs", str(epochs), "--seed", str(seed), "--out", f"runs/{slug}-{seed}"]
@@ -108,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             config = TrainConfig.from_dict({"model": model, "epochs": args.epochs, "seed": seed,
                                             "threads": args.threads, **extra})
             metrics = train(world, config, progress=False).metrics
-            label = model + "".join(f" ({k})" for k, v in extra.get("model_kwargs", {}).items() if v is True)
+            label = model + "".join(f" ({k})" for k, v in extra.get("model_kwargs", {}).items() if v is True) \
+                + (" (class text)" if extra.get("class_inputs") == "text" else "")
             row = {"setting": setting, "model": label, "seed": seed, "metrics": metrics,
                    "command": command(world, setting, model, extra, seed, args.epochs),
                    "seconds": round(time.perf_counter() - t0, 1)}

@@ -111,6 +111,9 @@ EDGE_SPECS: tuple[EdgeSpec, ...] = (
     EdgeSpec(N.artwork, "serie", N.serie, AKG + "serie", "ArtGraph series"),
     EdgeSpec(N.artwork, "period", N.period, AKG + "period", "ArtGraph period of the artist's career"),
     EdgeSpec(N.artwork, "elicits", N.emotion, AKG + "elicits", "ArtGraph emotion"),
+    # Class-to-class relations: what a class node has besides its instances (zero-shot needs them).
+    EdgeSpec(N.style, "part_of", N.movement, WDT + "P361", "style is part of a movement"),
+    EdgeSpec(N.style, "related_to", N.style, AKG + "relatedStyle", "a related style (no Wikidata property)"),
 )
 del N
 
@@ -140,6 +143,9 @@ YEAR_ATTRS = {
     Literal.inception.value: ("artwork", "year"),
 }
 
+# Predicates too general to type their object (anything is "part of" something in Wikidata).
+_UNTYPED_OBJECTS = frozenset({WDT + "P361"})
+
 # How an entity's type is decided, strongest first: (predicate, position) → node type.
 # Artworks first (anything with a creator, inception, depicted subject …). Then artists on strong
 # evidence (creating, life dates, birthplace, teaching/studying). Then the objects of movement and
@@ -165,7 +171,9 @@ TYPE_RULES: tuple[tuple[str, str, NodeType], ...] = (
     (WDT + "P737", "o", NodeType.artist),
     (WDT + "P135", "s", NodeType.artist),
     (WDT + "P136", "s", NodeType.artist),
-) + tuple((spec.predicate, "o", spec.dst) for spec in EDGE_SPECS if spec.dst.value not in ("artist",))
+    (AKG + "relatedStyle", "s", NodeType.style),  # a style is a style with or without artworks
+) + tuple((spec.predicate, "o", spec.dst) for spec in EDGE_SPECS
+          if spec.dst.value not in ("artist",) and spec.predicate not in _UNTYPED_OBJECTS)
 
 TYPE_PRIORITY = {node_type: rank for rank, node_type in enumerate(
     [NodeType.artwork, NodeType.artist, NodeType.movement, NodeType.style, NodeType.genre,

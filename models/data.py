@@ -2,8 +2,10 @@
 
 - labels per task, the split (``split.json`` of a run) and which labels training may see;
 - image features per artwork (``artkg features``), text features of the class nodes (prototype);
-- the **message-passing graph**: the graph's edges minus those that state a non-training artwork's
-  label (``leakage_free_edges``), with reverse edges, and the GNN's input per node type;
+- the **message-passing graph**: the graph's edges minus the label edges training may not see —
+  those of non-training artworks and, in strict zero-shot, every one of a held-out class (decided by
+  :class:`~artkg.models.visibility.Visibility`, which label propagation, the loss, early stopping and
+  the calibration also ask) — with reverse edges, and the GNN's input per node type;
 - the optional **label trick** (``TrainConfig.label_trick``): the label edges of the artworks a
   training step is trained on are removed too, so a training artwork never reads its own label off
   the graph — exactly the situation of a test artwork.
@@ -25,6 +27,7 @@ from artkg.kg.errors import InputError, NotFoundError
 from artkg.kg.graph import reverse_edge_type
 from artkg.models.classifier import Batch, GraphInputs
 from artkg.models.tasks import CREATED_BY, Split, Task, artwork_creators, leakage_free_edges, make_split, make_task
+from artkg.models.visibility import Visibility, label_counts
 
 log = logging.getLogger("artkg")
 
@@ -60,7 +63,7 @@ class TrainingData:
                  split: Optional[Split] = None, seed: int = 0, fractions=(0.7, 0.1, 0.2),
                  unseen_fraction: float = 0.0, unseen_classes: Optional[dict[str, list[str]]] = None,
                  text_features: Optional[dict[str, Tensor]] = None, class_inputs: str = "constant",
-                 node_inputs: str = "embedding"):
+                 node_inputs: str = "embedding", unseen_mode: str = "strict"):
         if not task_names:
             raise InputError("no task given", "pass --task style (see `artkg info GRAPH_DIR` for node types)")
         if len(set(task_names)) != len(task_names):
@@ -88,6 +91,7 @@ class TrainingData:
                                usable=feature_mask, groups=self.artist_of if inherited else None,
                                unseen_classes=unseen_ids)
         self.split = split
+        self.visibility = Visibility(split, self.tasks, unseen_mode, self.artist_of, graph.num_nodes("artist"), graph)
         if any(t.direct == CREATED_BY for t in self.tasks):  # the artist is a label: only training artworks show it
             hidden = torch.ones(self.num_artworks, dtype=torch.bool)
             hidden[split.train] = False
@@ -115,10 +119,7 @@ class TrainingData:
 
     def seen(self, task: TaskData) -> Tensor:
         """Bool per artwork: its label for ``task`` is known and not a held-out (zero-shot) class."""
-        seen = task.labels >= 0
-        for c in self.split.unseen_classes.get(task.name, []):
-            seen &= task.labels != c
-        return seen
+        return self.visibility.seen(task)
 
     def trainable(self) -> Tensor:
         """Training artworks with at least one seen label (a loss term)."""
@@ -132,19 +133,8 @@ class TrainingData:
     def _build_graph(self) -> None:
         data = self.graph.data
         forward = {k: data[k].edge_index for k in data.edge_types if not k[1].startswith("rev_")}
-        # Label edges: artwork → class, and artist → class where labels are inherited from the artist
-        # (an artist's own genre is artist metadata, not a label, when artworks have their own).
-        self.direct_keys = sorted({t.direct for t in self.tasks if t.direct is not None and t.direct[0] == "artwork"})
-        self.via_keys = sorted({t.via_artist for t in self.tasks
-                                if t.via_artist is not None and t.task.inherited(self.graph)})
-        train_artists = torch.zeros(self.graph.num_nodes("artist"), dtype=torch.bool)
-        mine = self.artist_of[self.split.train]
-        train_artists[mine[mine >= 0]] = True
-        others = self.artist_of[torch.cat([self.split.val, self.split.test])]
-        train_artists[others[others >= 0]] = False
-        forward = leakage_free_edges(forward, self.direct_keys, self.split.train, self.num_artworks)
-        forward = leakage_free_edges(forward, self.via_keys, torch.nonzero(train_artists).flatten(),
-                                     self.graph.num_nodes("artist"))
+        self.direct_keys, self.via_keys = self.visibility.direct_keys, self.visibility.via_keys
+        forward = self.visibility.message_passing_edges(forward)  # what the split and zero-shot mode allow
         self.edges = {}
         for key, ei in forward.items():
             self.edges[key] = ei
@@ -193,11 +183,8 @@ class TrainingData:
         for t in self.tasks:
             if t.direct not in self.direct_keys or t.direct == CREATED_BY or n_artists == 0:
                 continue
-            src, dst = edges[t.direct]
-            artists = self.artist_of[src]
-            ok = artists >= 0
-            counts = torch.zeros(n_artists, t.num_classes)
-            counts.index_put_((artists[ok], dst[ok]), torch.ones(int(ok.sum())), accumulate=True)
+            counts = label_counts(edges[t.direct], self.artist_of, n_artists, self.visibility.readable_classes(t),
+                                  t.num_classes)
             dist = counts / counts.sum(1, keepdim=True).clamp(min=1)
             mine = self.artist_of[nodes]
             out[t.name] = torch.where((mine >= 0)[:, None], dist[mine.clamp(min=0)], 0.0)
@@ -218,6 +205,6 @@ class TrainingData:
     def summary(self) -> dict:
         names = {t.name: t.class_names for t in self.tasks}
         return {"artworks": self.num_artworks, "train": len(self.split.train), "val": len(self.split.val),
-                "test": len(self.split.test), "trainable": len(self.trainable()),
+                "test": len(self.split.test), "trainable": len(self.trainable()), "unseen_mode": self.visibility.mode,
                 "unseen_classes": {t: [names[t][c] for c in v] for t, v in self.split.unseen_classes.items()}}
 

@@ -194,8 +194,11 @@ def run_training_data(run: Run, graph):
     text = None
     if "text" in config["features"]:
         text = load_features(graph.root, "text", config["features"]["text"]["key"])
+    # Runs written before unseen_mode existed showed the training split's held-out labels (transductive).
+    unseen_mode = config["train"].get("unseen_mode", "transductive")
     return TrainingData(graph, list(config["tasks"]), features, mask, meta, split=run.split, text_features=text,
-                        class_inputs=train_config.class_inputs, node_inputs=train_config.node_inputs)
+                        class_inputs=train_config.class_inputs, node_inputs=train_config.node_inputs,
+                        unseen_mode=unseen_mode)
 
 
 def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, device: str = "auto",

@@ -81,6 +81,7 @@ class TrainConfig(JsonOptions):
     split: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
     unseen_fraction: float = 0.0
     unseen_classes: dict = field(default_factory=dict)  # {task: [class IRI | id | label]}
+    unseen_mode: str = "strict"  # strict: held-out labels nowhere; transductive: training-split ones visible
     label_trick: bool = False  # hide the label edges of each step's own targets (see the module docstring)
     sampler: str = "auto"
     num_neighbors: list[int] = field(default_factory=lambda: [15, 10])
@@ -103,6 +104,9 @@ class TrainConfig(JsonOptions):
                 raise InputError(f"{name} must be at least 1 (got {getattr(self, name)})", f"pass a positive {name}")
         if self.lr <= 0:
             raise InputError(f"learning rate {self.lr} is not positive", "e.g. --lr 1e-3")
+        from artkg.models.visibility import check_unseen_mode
+
+        check_unseen_mode(self.unseen_mode)
 
 
 @dataclass
@@ -145,7 +149,8 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
         text = load_features(graph.root, "text", text_meta["key"])
     data = TrainingData(graph, config.tasks, features, mask, image_meta, seed=config.seed, fractions=config.split,
                         unseen_fraction=config.unseen_fraction, unseen_classes=config.unseen_classes,
-                        text_features=text, class_inputs=config.class_inputs, node_inputs=config.node_inputs)
+                        text_features=text, class_inputs=config.class_inputs, node_inputs=config.node_inputs,
+                        unseen_mode=config.unseen_mode)
     data.text_meta = text_meta
     device = resolve_device(config.device)
     model = make_model(cls, data, config).to(device)
@@ -159,6 +164,7 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
                            "parameters": sum(p.numel() for p in model.parameters())}
     if calibration:
         metrics["training"]["calibration"] = calibration
+    metrics["training"]["zero_shot"] = data.visibility.describe()
     result = TrainResult(model, data, config, metrics, history)
     if out is not None:
         from artkg.models.run import save_run
@@ -331,8 +337,9 @@ class Trainer:
 
         A model never trained on the held-out classes under-predicts them. Their logits are lifted
         by ``γ``, chosen so that the share of validation artworks predicted as a held-out class
-        equals the share of held-out classes among the training split's labels — labels the
-        message-passing graph shows anyway. No validation label is read.
+        equals the prior the run's :class:`~artkg.models.visibility.Visibility` allows: in strict
+        zero-shot their share of the classes (no held-out label is read), in transductive mode their
+        share among the training split's labels. No validation label is read.
         """
         val, report = self.data.split.val, {}
         if len(val) == 0:
@@ -345,10 +352,8 @@ class Trainer:
             if outputs is None:
                 self.model.eval()
                 outputs = self.model(self.batch(val))
-            known = t.labels[self.data.split.train]
-            known = known[known >= 0]
-            prior = float(torch.isin(known, torch.tensor(unseen)).float().mean()) if len(known) else 0.0
-            report[t.name] = {"prior": round(prior, 4)}
+            prior, source = self.data.visibility.calibration_prior(t)
+            report[t.name] = {"prior": round(prior, 4), "prior_from": source}
             for key, buffer in (("logits", f"bias_{t.name}"), ("image", f"image_bias_{t.name}")):
                 if key not in outputs[t.name] or not hasattr(self.model, buffer):
                     continue

@@ -381,5 +381,6 @@ def test_offline_world_table_script_runs(tmp_path, capsys):
                         "--image-size", "32", "--threads", "1", "--only", "graphclip", "prototype"]) == 0
     table = capsys.readouterr().out
     rows = [line for line in table.splitlines() if line.startswith("| ") and "setting" not in line]
-    assert len(rows) == 6  # style ×2, zero-shot ×3 (graphclip twice), multi-task ×1
+    assert len(rows) == 7  # style ×2, strict zero-shot ×3 (graphclip twice), transductive ×1, multi-task ×1
+    assert "--unseen-mode transductive" in table and "--class-inputs text" in table
     assert "artkg train graphclip" in table and (tmp_path / "results.json").exists()
