@@ -204,8 +204,11 @@ def test_zero_shot_split_hides_classes_from_training_but_keeps_their_nodes(world
     trainable = data.trainable()
     assert not torch.isin(task.labels[trainable], torch.tensor(unseen)).any()  # never a training label
     assert torch.isin(task.labels[data.split.test], torch.tensor(unseen)).any()  # but tested
-    # Their class nodes keep edges to training-split artworks in the message-passing graph.
+    # Strict (the default): their class nodes have no label edge at all; transductive: they keep their
+    # edges to training-split artworks (tests/test_zeroshot.py has the black-box check).
     rev = data.edges[("style", "rev_style", "artwork")]
+    assert not torch.isin(rev[0], torch.tensor(unseen)).any()
+    rev = data_for(world, seed=1, unseen_fraction=0.34, unseen_mode="transductive").edges[("style", "rev_style", "artwork")]
     for c in unseen:
         linked = rev[1][rev[0] == c]
         assert len(linked) > 0 and set(linked.tolist()) <= set(data.split.train.tolist())
