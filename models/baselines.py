@@ -1,7 +1,8 @@
 """Baselines trained and evaluated in the same harness as GraphCLIP (``artkg train MODEL …``).
 
 - ``prototype``: CLIP zero-shot style — each class is a learned projection of the text features of
-  its class node (its label and description); no graph.
+  its class node (its label and description: the same text GraphCLIP reads with ``class_inputs:
+  text``; in the offline world, words for the class's planted palette, strokes and texture); no graph.
 - ``linear_probe``: logistic regression on the frozen, standardised image features.
 - ``image_head``: GraphCLIP's image side (the same projection) plus a plain linear classification
   head; no graph.

@@ -8,7 +8,8 @@ Several tasks (style, genre …) share the GNN and the image side; each has its 
 An artwork that *is* in the graph gets a second expert, its **graph context**, scored against the
 same class embeddings: ``label_dist @ class_embeddings`` — the class embeddings of the labels its
 artist's other works carry in the message-passing graph (label propagation through the creator;
-``label_mode="copy"`` keeps it parameter-free, so it works for held-out classes too), plus, with
+``label_mode="copy"`` keeps it parameter-free; in strict zero-shot it never counts a held-out
+class, whose labels are nowhere in the graph — only transductive runs propagate them), plus, with
 ``context=True``, a projection of the GNN's embedding of the artwork node. The experts' logits are
 added (a product of experts) and each is also trained on its own (``aux_weight``), so the image
 expert alone stays a usable classifier for images outside the graph (``artkg predict``).

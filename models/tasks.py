@@ -5,7 +5,9 @@ A task's classes are the nodes of one type. An artwork's label is the class it l
 taking the lowest class index when there are several so labels are deterministic.
 
 Leakage rule: edges that state a non-training artwork's label are removed from the graph the GNN
-passes messages over; the class nodes stay, connected through the training artworks.
+passes messages over (:func:`leakage_free_edges`); the class nodes stay, connected through the
+training artworks. Which label edges a run may see — the leakage rule plus the zero-shot mode — is
+decided by :class:`artkg.models.visibility.Visibility`.
 """
 from __future__ import annotations
 
@@ -143,7 +145,8 @@ def make_split(labels: dict[str, torch.Tensor], num_classes: dict[str, int], see
     ``groups`` (one id per artwork, e.g. its artist) whole groups go to one part instead: needed
     when labels are inherited from the artist, or a test artwork's artist would give its label away.
     With ``unseen_fraction`` > 0, that share of each task's classes (at least one) is hidden from
-    training: their artworks never contribute to the loss, but their nodes stay in the graph.
+    training: their artworks never contribute to the loss, but their nodes stay in the graph (what
+    else of theirs training sees depends on the zero-shot mode, :mod:`artkg.models.visibility`).
     ``unseen_classes`` names the hidden classes per task instead (class indices).
     """
     if abs(sum(fractions) - 1) > 1e-6 or min(fractions) < 0:

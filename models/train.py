@@ -4,7 +4,8 @@ One harness for GraphCLIP and its baselines: Adam, a linear warm-up then cosine 
 (``torch.optim.lr_scheduler``), early stopping on the validation top-1 of the seen classes (the
 best weights are kept), seeds for every random choice, and cross-entropy summed over the tasks
 with their weights (``L = L_style + λ·L_genre``). Zero-shot classes never enter the loss — not
-even as competing columns — so nothing teaches the model to avoid them.
+even as competing columns — so nothing teaches the model to avoid them; in strict mode (default)
+none of their labels is anywhere else either (:mod:`artkg.models.visibility`).
 
 Graph models see the graph in one of two ways (``sampler``):
 
@@ -218,7 +219,7 @@ class Trainer:
         self.seen = {t.name: data.seen(t) for t in data.tasks}
         # Training logits cover the seen classes only (zero-shot classes are no competitors).
         self.seen_classes = {t.name: torch.tensor([c for c in range(t.num_classes)
-                                                   if c not in set(data.split.unseen_classes.get(t.name, []))])
+                                                   if c not in set(data.visibility.unseen(t))])
                              for t in data.tasks}
         self.sampler_kind = self._choose_sampler()
         self.sampler = None
