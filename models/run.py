@@ -81,7 +81,8 @@ def save_run(out: str | Path, result) -> Path:
         "tasks": {t.name: {"class_type": t.class_type, "classes": [{"iri": iri, "label": label} for iri, label in
                                                                    zip(t.class_iris, t.class_names)],
                            "unseen": data.split.unseen_classes.get(t.name, [])} for t in data.tasks},
-        "tower_trained": bool(getattr(model, "image_tower", None) is not None),
+        # Early stopping may restore an epoch before the tower was unfrozen: then it was not trained.
+        "tower_trained": bool(result.metrics.get("training", {}).get("image_tower", {}).get("trained", False)),
     }
     write_json(out / CONFIG, config)
     log.info("run written to %s", out)
@@ -211,7 +212,7 @@ def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, devic
     run = load_run(run_dir, dev)
     data = run_training_data(run, run_graph(run.config, graph_dir, run.path))
     trainer = Trainer(run.model, data, run.train_config, dev, progress)
-    if trainer.tower is not None:
+    if trainer.tower is not None and run.config.get("tower_trained", True):
         trainer.tower.activate_all()
     metrics = evaluate(trainer, data, run.train_config.top_k)
     metrics["matches_saved"] = _same_metrics(metrics, run.metrics)

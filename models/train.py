@@ -166,6 +166,8 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     if calibration:
         metrics["training"]["calibration"] = calibration
     metrics["training"]["zero_shot"] = data.visibility.describe()
+    if trainer.tower is not None:
+        metrics["training"]["image_tower"] = trainer.tower_report()
     result = TrainResult(model, data, config, metrics, history)
     if out is not None:
         from artkg.models.run import save_run
@@ -235,7 +237,7 @@ class Trainer:
             from artkg.models.tower import TowerSchedule
 
             self.tower = TowerSchedule(model.image_tower, data, config.image_tower)
-        self.best_epoch, self.best_state = 0, None
+        self.best_epoch, self.best_state, self.best_tower_stages = 0, None, 0
 
     def _choose_sampler(self) -> str:
         if not self.model.uses_graph:
@@ -280,6 +282,27 @@ class Trainer:
         label_dist = data.label_dist(data.masked_edges(targets), nodes)
         return Batch(nodes, data.features[nodes], graph, torch.arange(len(nodes)), class_local, label_dist)
 
+    # ---------------------------------------------------------------- deterministic inference
+    def inference_embeddings(self) -> dict[str, Tensor]:
+        """Every node's embedding on the whole leakage-free graph, layer by layer (no sampling).
+
+        Sampled runs evaluate, validate and finalize with these: a neighbour sample differs from
+        draw to draw, so class embeddings computed from one would change from chunk to chunk and
+        from run to run (``artkg eval`` would not reproduce ``metrics.json``).
+        """
+        self.model.eval()
+        graph = GraphInputs(self.data.x_dict, self.data.edges).to(self.device)
+        return self.model.inference_embeddings(graph)
+
+    def inference_batch(self, nodes: Tensor, h: dict[str, Tensor]) -> Batch:
+        """``nodes`` scored against embeddings from :meth:`inference_embeddings` (evaluation: no label trick)."""
+        data = self.data
+        batch = Batch(nodes, data.features[nodes], GraphInputs({}, {}, None, h), None, {},
+                      data.label_dist(data.edges, nodes))
+        if self.tower is not None:
+            batch = self.tower.prepare(batch, training=False)
+        return batch.to(self.device)
+
     # ---------------------------------------------------------------- fit
     def fit(self) -> list[dict]:
         from tqdm.auto import tqdm
@@ -317,6 +340,7 @@ class Trainer:
                 if score > best:
                     best, stale, self.best_epoch = score, 0, epoch
                     self.best_state = copy.deepcopy(model.state_dict())
+                    self.best_tower_stages = self.tower.unfrozen if self.tower is not None else 0
                 else:
                     stale += 1
             history.append(entry)
@@ -327,10 +351,19 @@ class Trainer:
                 break
         if self.best_state is not None:
             model.load_state_dict(self.best_state)
+            if self.tower is not None:  # the restored weights' tower: as fine-tuned as it was then
+                self.tower.unfrozen = self.best_tower_stages
         model.eval()
         with torch.no_grad():
-            model.finalize(self.batch(torch.empty(0, dtype=torch.long)) if model.uses_graph else None)
+            model.finalize(self._class_batch() if model.uses_graph else None)
         return history
+
+    def _class_batch(self) -> Batch:
+        """A batch without artworks that gives the class embeddings ``finalize`` stores."""
+        empty = torch.empty(0, dtype=torch.long)
+        if self.sampler is None:
+            return self.batch(empty)
+        return self.inference_batch(empty, self.inference_embeddings())
 
     @torch.no_grad()
     def calibrate(self) -> dict:
@@ -351,8 +384,7 @@ class Trainer:
             if not unseen:
                 continue
             if outputs is None:
-                self.model.eval()
-                outputs = self.model(self.batch(val))
+                outputs = self.outputs(val)  # deterministic for sampled runs too
             prior, source = self.data.visibility.calibration_prior(t)
             report[t.name] = {"prior": round(prior, 4), "prior_from": source}
             for key, buffer in (("logits", f"bias_{t.name}"), ("image", f"image_bias_{t.name}")):
@@ -362,6 +394,14 @@ class Trainer:
                 getattr(self.model, buffer)[unseen] = gamma
                 report[t.name][key] = round(gamma, 4)
         return report
+
+    def tower_report(self) -> dict:
+        """What fine-tuning changed in the kept (best-epoch) weights: ``trained`` is false when early
+        stopping restored an epoch from before the first unfreezing (the tower is then the pretrained one)."""
+        tower, stages = self.tower, self.tower.unfrozen
+        return {"trained": stages > 0, "stages_trained": stages, "stages": len(tower.stages),
+                "parameters_trained": tower.trained_parameters(stages), "unfreeze_epoch": tower.unfreeze_epoch,
+                "best_epoch": self.best_epoch}
 
     def _param_groups(self) -> list[dict]:
         tower = set(id(p) for p in self.model.image_tower.parameters()) if self.model.image_tower is not None else set()
@@ -395,12 +435,18 @@ class Trainer:
     # ---------------------------------------------------------------- evaluation
     @torch.no_grad()
     def outputs(self, nodes: Tensor, chunk: int = 4096) -> dict[str, dict[str, Tensor]]:
-        """Evaluation outputs (every class) for ``nodes``; the whole graph is one pass where it fits."""
+        """Evaluation outputs (every class) for ``nodes``; the whole graph is one pass where it fits.
+
+        Sampled runs score every chunk against the same embeddings, computed once on the whole
+        graph without sampling (:meth:`inference_embeddings`): the outputs depend on the weights only.
+        """
         self.model.eval()
-        chunk = chunk if self.sampler is None else self.config.batch_size
+        h = self.inference_embeddings() if self.sampler is not None and len(nodes) else None
         parts: dict[str, dict[str, list[Tensor]]] = {t.name: {} for t in self.data.tasks}
         for start in range(0, len(nodes), chunk):
-            for t, out in self.model(self.batch(nodes[start:start + chunk])).items():
+            part = nodes[start:start + chunk]
+            batch = self.batch(part) if h is None else self.inference_batch(part, h)
+            for t, out in self.model(batch).items():
                 for key, value in out.items():
                     parts[t].setdefault(key, []).append(value.float().cpu())
         return {t.name: {k: torch.cat(v) for k, v in parts[t.name].items()} if parts[t.name]
@@ -465,13 +511,19 @@ def _match_share(logits: Tensor, unseen: Tensor, share: float, lo: float = -50.0
 
 
 def warmup_cosine(optimizer, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.01):
-    """Linear warm-up from 1% of the learning rate, then cosine decay to ``min_lr_ratio`` of it."""
-    from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+    """Linear warm-up from 1% of the learning rate, then cosine decay to ``min_lr_ratio`` of it — each
+    parameter group from and to its own learning rate (the tower's smaller one included)."""
+    from torch.optim.lr_scheduler import LambdaLR
 
+    total_steps = max(1, int(total_steps))
     warmup_steps = max(0, min(int(warmup_steps), total_steps - 1))
-    eta_min = [g["lr"] * min_lr_ratio for g in optimizer.param_groups]
-    cosine = CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup_steps), eta_min=min(eta_min))
-    if warmup_steps == 0:
-        return cosine
-    warmup = LinearLR(optimizer, start_factor=0.01, end_factor=1.0, total_iters=warmup_steps)
-    return SequentialLR(optimizer, [warmup, cosine], milestones=[warmup_steps])
+    decay_steps = max(1, total_steps - warmup_steps)
+    ratio = float(min_lr_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return 0.01 + 0.99 * step / warmup_steps
+        t = min(step - warmup_steps, decay_steps) / decay_steps
+        return ratio + (1.0 - ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+    return LambdaLR(optimizer, factor)

@@ -27,6 +27,19 @@ def fast_crawl_config(endpoint: str, **overrides):
     return WikidataConfig(**settings)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run wherever CUDA is present and are skipped elsewhere (CI)."""
+    gpu = [item for item in items if "gpu" in item.keywords]
+    if not gpu:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs CUDA (no GPU visible to torch)")
+        for item in gpu:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory) -> Path:
     """A 120-artist synthetic graph directory (images 32 px), built once per test session."""
