@@ -26,11 +26,13 @@ class GraphInputs:
     x_dict: dict[str, Tensor]
     edge_index_dict: dict[tuple[str, str, str], Tensor]
     n_id_dict: Optional[dict[str, Tensor]] = None
+    h_dict: Optional[dict[str, Tensor]] = None  # node embeddings computed beforehand (layer-wise inference)
 
     def to(self, device) -> "GraphInputs":
         n_id = {k: v.to(device) for k, v in self.n_id_dict.items()} if self.n_id_dict is not None else None
+        h = {k: v.to(device) for k, v in self.h_dict.items()} if self.h_dict is not None else None
         return GraphInputs({k: v.to(device) for k, v in self.x_dict.items()},
-                           {k: v.to(device) for k, v in self.edge_index_dict.items()}, n_id)
+                           {k: v.to(device) for k, v in self.edge_index_dict.items()}, n_id, h)
 
 
 @dataclass

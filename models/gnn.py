@@ -87,6 +87,49 @@ class HeteroGNN(nn.Module):
                  for t in h}
         return {t: self.head[t](x) for t, x in h.items()}
 
+    @torch.no_grad()
+    def inference(self, x_dict: dict[str, Tensor], edge_index_dict: dict[tuple, Tensor],
+                  chunk: int = 8192) -> dict[str, Tensor]:
+        """Every node's embedding on the whole graph, layer by layer (PyG's layer-wise inference).
+
+        The same function as :meth:`forward` in eval mode, without sampling: each layer runs over
+        every node, ``chunk`` destination nodes at a time with all their incoming edges, so memory
+        holds one layer's node states and one chunk's messages — never the whole graph's. The
+        result depends on nothing random: what evaluation, validation and ``finalize`` of sampled
+        runs use.
+        """
+        device = next(self.parameters()).device
+        h = self.embed_inputs(x_dict, None)
+        keys = [et for et in (tuple(k) for k in self.edge_types) if et in edge_index_dict]
+        by_dst: dict[tuple, tuple[Tensor, Tensor, Tensor]] = {}
+        for key in keys:  # edges sorted by destination (stable): a chunk of destinations is one slice
+            ei = edge_index_dict[key].to(device)
+            n_dst = h[key[2]].shape[0]
+            order = torch.argsort(ei[1], stable=True)
+            ptr = torch.zeros(n_dst + 1, dtype=torch.long, device=device)
+            ptr[1:] = torch.cumsum(torch.bincount(ei[1], minlength=n_dst), 0)
+            by_dst[key] = (ptr, ei[0][order], ei[1][order])
+        for conv, norms in zip(self.convs, self.norms):
+            new = {}
+            for t, state in h.items():
+                incoming = [k for k in keys if k[2] == t]
+                if not incoming:
+                    new[t] = state  # no message this layer: the state is kept (as in forward)
+                    continue
+                out = torch.empty_like(state)
+                for a in range(0, state.shape[0], chunk):
+                    b = min(a + chunk, state.shape[0])
+                    messages = None
+                    for key in incoming:
+                        ptr, src, dst = by_dst[key]
+                        lo, hi = int(ptr[a]), int(ptr[b])
+                        part = conv.convs[key]((h[key[0]], state[a:b]), torch.stack([src[lo:hi], dst[lo:hi] - a]))
+                        messages = part if messages is None else messages + part
+                    out[a:b] = torch.relu(norms[t](state[a:b] + messages))
+                new[t] = out
+            h = new
+        return {t: self.head[t](x) for t, x in h.items()}
+
 
 class SAGE(HeteroGNN):
     """GraphSAGE (mean aggregation) per edge type, summed over edge types."""

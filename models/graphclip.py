@@ -74,9 +74,18 @@ class GraphCLIP(ArtworkClassifier):
 
     # ------------------------------------------------------------------ graph side
     def node_embeddings(self, graph: GraphInputs) -> dict[str, Tensor]:
+        if graph.h_dict is not None:  # computed beforehand by inference_embeddings()
+            return graph.h_dict
         x = dict(graph.x_dict)
         x["artwork"] = self.standardize(x["artwork"])
         return self.gnn(x, graph.edge_index_dict, graph.n_id_dict)
+
+    @torch.no_grad()
+    def inference_embeddings(self, graph: GraphInputs, chunk: int = 8192) -> dict[str, Tensor]:
+        """Every node's embedding on the whole graph without sampling (:meth:`HeteroGNN.inference`)."""
+        x = dict(graph.x_dict)
+        x["artwork"] = self.standardize(x["artwork"])
+        return self.gnn.inference(x, graph.edge_index_dict, chunk)
 
     def class_embeddings(self, h: dict[str, Tensor], class_local: dict[str, Tensor]) -> dict[str, Tensor]:
         out = {}
