@@ -13,8 +13,9 @@ Layout (one folder per encoder configuration, named after its :meth:`cache_key`)
 Arrays are written batch by batch into ``.npy`` memory maps, so memory stays bounded however many
 images there are, and ``progress.json`` (written atomically after each flushed batch) lets an
 interrupted run continue where it stopped. A finished folder says ``"complete": true``; running the
-same encoder again on the same graph (same ``id_map_hash`` and inputs) then does no work, another
-encoder gets its own folder, and a rebuilt graph whose ids changed is recomputed.
+same encoder again on the same graph (same ``id_map_hash`` and inputs: each image file's path, size
+and modification time) then does no work, another encoder gets its own folder, and a rebuilt graph
+whose ids or images changed is recomputed.
 """
 from __future__ import annotations
 
@@ -274,10 +275,11 @@ class _ImageRun(_Run):
         return {"artwork": len(self.iris)}
 
     def inputs_hash(self) -> str:
-        # Which artworks have an image on disk: passing --image-root later recomputes the folder.
+        # Which image file each artwork has, with its size and modification time: a rebuilt world
+        # whose images changed, or --image-root pointing at other files, recomputes the folder.
         h = hashlib.sha256()
         for iri, (path, _) in zip(self.iris, self.located):
-            h.update(f"{iri}\t{path is not None}\n".encode())
+            h.update(f"{iri}\t{_file_stamp(path)}\n".encode())
         return h.hexdigest()[:20]
 
     def save_extra(self) -> None:
@@ -428,6 +430,17 @@ class _ImageDataset(torch.utils.data.Dataset):
             return i, self.preprocess(load_image(path, self.image_size)), None
         except ValueError as exc:
             return i, None, str(exc)
+
+
+def _file_stamp(path: Path | None) -> str:
+    """``size:mtime_ns`` of an image file ("-" when there is none): what the feature cache key reads."""
+    if path is None:
+        return "-"
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return "?"
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _as_list(items: list) -> list:

@@ -153,6 +153,26 @@ def test_rebuilt_graph_invalidates_the_cache(small_world, tmp_path):
     assert load_features(world, "text")["artist"].shape == (60, 384)
 
 
+def test_a_changed_image_is_recomputed(small_world, tmp_path):
+    """The cache key reads each image's size and modification time: same ids, new pixels → new features."""
+    from PIL import Image
+
+    world = copy_world(small_world, tmp_path / "world")
+    first = extract_features(world, "efficientnet_lite", LITE64, None, batch_size=200, device="cpu", progress=False)
+    before, _ = load_features(world, "image")
+    index = artwork_index(load_graph(world), "W00005.png")
+    png = world / "images" / "W00005.png"
+    with Image.open(png) as img:
+        pixels = np.asarray(img.convert("RGB"))
+    Image.fromarray(255 - pixels).save(png)  # the same file, other pixels
+    again = extract_features(world, "efficientnet_lite", LITE64, None, batch_size=200, device="cpu", progress=False)
+    assert not again["cached"] and by_kind(again, "image")["key"] == by_kind(first, "image")["key"]
+    after, _ = load_features(world, "image")
+    changed = (after - before).abs().sum(1) > 1e-3
+    assert changed.nonzero().flatten().tolist() == [index]
+    assert extract_features(world, "efficientnet_lite", LITE64, None, device="cpu", progress=False)["cached"]
+
+
 # ------------------------------------------------------------------ skips, resuming, errors
 def test_corrupt_and_missing_images_are_skipped(small_world, tmp_path):
     world = copy_world(small_world, tmp_path / "world")
