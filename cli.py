@@ -205,6 +205,8 @@ def _metrics_text(metrics: dict) -> list[str]:
             topk = next((k for k in m if k.startswith("top") and k != "top1"), None)
             lines.append(f"  {task:<10} {part:<15} top-1 {m['top1']:.3f}  {topk} {m[topk]:.3f}  "
                          f"macro-F1 {m['macro_f1']:.3f}  (n={m['n']}, chance {m['chance']:.3f})")
+        for part, count in parts.get("unlabelled_left_out", {}).items():
+            lines.append(f"  {task:<10} {part:<15} {count} artworks left out: no {task} label in this graph")
     return lines
 
 

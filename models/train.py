@@ -479,10 +479,17 @@ def evaluate(trainer: "Trainer", data, top_k: int = 5) -> dict:
     parts = {"val": data.split.val, "test": data.split.test}
     outputs = {name: trainer.outputs(nodes) for name, nodes in parts.items()}
     for t in data.tasks:
-        task_out = {}
+        task_out, left_out = {}, {}
         unseen = data.split.unseen_classes.get(t.name, [])
         for name, nodes in parts.items():
-            y, logits = t.labels[nodes], outputs[name][t.name]["logits"]
+            y, task_outputs = t.labels[nodes], outputs[name][t.name]
+            # An artwork without a label for this task (e.g. on an updated graph) is not scored for it.
+            labelled = y >= 0
+            if not bool(labelled.all()):
+                left_out[name] = int((~labelled).sum())
+                y = y[labelled]
+                task_outputs = {k: v[labelled] for k, v in task_outputs.items()}
+            logits = task_outputs["logits"]
             task_out[name] = classification_metrics(logits, y, t.class_names, top_k)
             if name != "test":
                 continue
@@ -490,9 +497,12 @@ def evaluate(trainer: "Trainer", data, top_k: int = 5) -> dict:
                 is_unseen = torch.isin(y, torch.tensor(unseen))
                 task_out["test_seen"] = classification_metrics(logits[~is_unseen], y[~is_unseen], t.class_names, top_k)
                 task_out["test_unseen"] = classification_metrics(logits[is_unseen], y[is_unseen], t.class_names, top_k)
-            if "image" in outputs[name][t.name]:
-                task_out["test_image_only"] = classification_metrics(outputs[name][t.name]["image"], y,
-                                                                     t.class_names, top_k)
+            if "image" in task_outputs:
+                task_out["test_image_only"] = classification_metrics(task_outputs["image"], y, t.class_names, top_k)
+        if left_out:
+            task_out["unlabelled_left_out"] = left_out
+            log.warning("%s: %s artworks of the split have no %s label in this graph; not scored for it",
+                        t.name, " and ".join(f"{n} {part}" for part, n in left_out.items()), t.name)
         out[t.name] = task_out
     return out
 

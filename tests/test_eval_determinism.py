@@ -115,3 +115,37 @@ def test_finalized_classes_are_the_inference_classes(runs, world):
     with torch.no_grad():
         classes = run.model.class_embeddings(h, {})["style"]
     assert torch.allclose(classes, run.model.classes_style, atol=1e-6)
+
+
+# ------------------------------------------------------------------ an updated graph where some labels are gone
+def test_eval_on_a_graph_where_split_artworks_lost_their_label(runs, world, tmp_path):
+    from artkg.kg.builders import build_graph
+    from artkg.kg.schema import AKG
+
+    split = json.loads((runs["full"] / "split.json").read_text())
+    graph = load_graph(world)
+    artworks = list(graph.iris["artwork"])
+    lose = {artworks[i] for i in split["test"][:5] + split["val"][:2]}
+    kept, dropped = [], 0
+    for line in (world / "graph.nt").read_text(encoding="utf-8").splitlines(keepends=True):
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[1] == f"<{AKG}style>" and parts[0][1:-1] in lose:
+            dropped += 1
+            continue
+        kept.append(line)
+    assert dropped == 7
+    edited = tmp_path / "edited.nt"
+    edited.write_text("".join(kept), encoding="utf-8")
+    build_graph("rdf", tmp_path / "graph", path=edited, build_store=False)
+    shutil.copytree(world / "features", tmp_path / "graph" / "features")
+    r = subprocess.run([sys.executable, "-m", "artkg.cli", "eval", str(runs["full"]), "--graph",
+                        str(tmp_path / "graph"), "--json"], capture_output=True, text=True, cwd=REPO.parent,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads(r.stdout)
+    assert metrics["style"]["unlabelled_left_out"] == {"val": 2, "test": 5}
+    assert metrics["style"]["test"]["n"] == len(split["test"]) - 5
+    assert metrics["style"]["val"]["n"] == len(split["val"]) - 2
+    text = subprocess.run([sys.executable, "-m", "artkg.cli", "eval", str(runs["full"]), "--graph",
+                           str(tmp_path / "graph")], capture_output=True, text=True, cwd=REPO.parent, timeout=300)
+    assert text.returncode == 0 and "5 artworks left out: no style label" in text.stdout, text.stderr
