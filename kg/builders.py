@@ -6,6 +6,7 @@ Every builder turns its source into triples in the artkg vocabulary and hands th
 from __future__ import annotations
 
 import logging
+import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Iterable
@@ -115,15 +116,22 @@ class SynthBuilder(GraphBuilder):
 
         gdir = GraphDir(out)
         gdir.prepare(overwrite_other_source=self.kind)
-        summary = generate_world(gdir.root, n_artists=artists, seed=seed, image_size=image_size,
-                                 works_per_artist=works_per_artist, render_images=images, progress=progress)
-        world_nt = Path(summary["world_nt"])
-        triples = read_rdf_file(world_nt)
-        source = {"kind": self.kind, "artists": artists, "seed": seed, "image_size": image_size,
-                  "works_per_artist": works_per_artist, "namespace": summary["namespace"]}
-        manifest = gdir.finalize(triples, source=source, extra={"images": "images/" if images else None}, **kwargs)
-        world_nt.unlink()  # graph.nt holds the same triples
-        return manifest
+        # The world (ground truth, images) is generated beside the graph and moved in with it: a
+        # failed rebuild leaves the previous directory byte-identical.
+        staged = gdir.root / ".synth"
+        if staged.exists():
+            shutil.rmtree(staged)
+        try:
+            summary = generate_world(staged, n_artists=artists, seed=seed, image_size=image_size,
+                                     works_per_artist=works_per_artist, render_images=images, progress=progress)
+            triples = read_rdf_file(Path(summary["world_nt"]))  # graph.nt holds the same triples
+            source = {"kind": self.kind, "artists": artists, "seed": seed, "image_size": image_size,
+                      "works_per_artist": works_per_artist, "namespace": summary["namespace"]}
+            parts = {"ground_truth.json": staged / "ground_truth.json", "images": staged / "images" if images else None}
+            return gdir.finalize(triples, source=source, extra={"images": "images/" if images else None},
+                                 parts=parts, **kwargs)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
 
 
 builder_resolver: ClassResolver[GraphBuilder] = ClassResolver.from_subclasses(

@@ -79,8 +79,13 @@ class GraphDir:
 
     def finalize(self, triples: TripleSet, *, source: dict, queries: list[str] | None = None,
                  extra: dict | None = None, build_store: bool = True,
-                 languages: tuple[str, ...] = ("en",)) -> dict:
-        """Write graph.nt, the store and the processed graph atomically, then the manifest."""
+                 languages: tuple[str, ...] = ("en",), parts: dict[str, Path | None] | None = None) -> dict:
+        """Write graph.nt, the store and the processed graph atomically, then the manifest.
+
+        ``parts`` maps names in the directory to files or folders a builder staged elsewhere (``None``:
+        remove that name); they are moved into place with the derived parts, only once all of them
+        were built, so a failed build leaves the previous directory as it was.
+        """
         if len(triples) == 0:
             raise InputError(f"the {source.get('kind', 'source')} build produced no triples",
                              "check the seeds/inputs: nothing matched the artkg schema")
@@ -115,6 +120,16 @@ class GraphDir:
         elif self.store.exists():
             shutil.rmtree(self.store)
         nt.replace(self.ntriples)
+        for name, src in (parts or {}).items():
+            dst = self.root / name
+            if src is not None and Path(src).is_dir():
+                replace_dir(Path(src), dst)
+            elif src is not None:
+                Path(src).replace(dst)
+            elif dst.is_dir():
+                shutil.rmtree(dst)
+            elif dst.exists():
+                dst.unlink()
         shutil.rmtree(self.staging)
         manifest = {
             "artkg_version": __version__,

@@ -38,6 +38,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import shutil
 import sys
 import zlib
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from artkg.kg.atomic import write_bytes
+from artkg.kg.atomic import replace_dir, write_bytes
 from artkg.kg.schema import AKG, PR, PROV, PS, RDFS_LABEL, SCHEMA_DESCRIPTION, WDT, P
 
 __all__ = [
@@ -905,11 +907,6 @@ def _render_images(world: _World, images_dir: Path, size: int, progress: bool) -
             for offset, img in enumerate(pixels):
                 write_bytes(images_dir / world.image_file(start + offset), _png_bytes(img))
             bar.update(len(pixels))
-    # Drop images of an earlier, larger world written to the same directory.
-    keep = {world.image_file(w) for w in range(world.n_artworks)}
-    for stale in images_dir.glob("W*.png"):
-        if stale.name not in keep:
-            stale.unlink()
 
 
 # --- Files ---------------------------------------------------------------------------------------
@@ -944,10 +941,22 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
               "min_influence_gap": MIN_INFLUENCE_GAP}
     truth = _ground_truth(world, params)
     world_nt, truth_path, images_dir = out / "world.nt", out / "ground_truth.json", out / "images"
-    write_bytes(world_nt, triples.text().encode("utf-8"))
-    write_bytes(truth_path, json.dumps(truth, ensure_ascii=False, indent=1).encode("utf-8"))
-    if render_images:
-        _render_images(world, images_dir, int(image_size), progress)
+    # Everything is written into a staging folder first and moved into place only once all of it
+    # exists: a failure never leaves a world whose triples, ground truth and images disagree.
+    staging = out / ".synth-staging"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        write_bytes(staging / world_nt.name, triples.text().encode("utf-8"))
+        write_bytes(staging / truth_path.name, json.dumps(truth, ensure_ascii=False, indent=1).encode("utf-8"))
+        if render_images:
+            _render_images(world, staging / images_dir.name, int(image_size), progress)
+            replace_dir(staging / images_dir.name, images_dir)
+        os.replace(staging / truth_path.name, truth_path)
+        os.replace(staging / world_nt.name, world_nt)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
     return {
         "artists": world.n_artists,

@@ -269,3 +269,37 @@ def test_style_vectors_are_unit_and_drift_along_influence(world):
 def test_rejects_too_small_worlds(tmp_path):
     with pytest.raises(ValueError):
         generate_world(tmp_path, n_artists=QUOTE_ARTIST_INDEX, progress=False)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_failed_synth_rebuild_leaves_the_previous_directory_byte_identical(tmp_path, monkeypatch):
+    """`kgbuild synth` stages the ground truth and the images with the graph: a failure at the last
+    build step (the SPARQL store) changes nothing; a rebuild that succeeds replaces every part."""
+    import artkg.kg.graphdir as graphdir
+    from artkg.kg.builders import build_graph
+
+    out = tmp_path / "world"
+    build_graph("synth", out, artists=N_ARTISTS, seed=0, image_size=16, works_per_artist=2, progress=False)
+    before = _tree(out)
+    assert "ground_truth.json" in before and any(k.startswith("images/") for k in before)
+
+    def failing_store(*args, **kwargs):
+        raise OSError("disk full (injected)")
+
+    monkeypatch.setattr(graphdir.ox, "Store", failing_store)
+    with pytest.raises(OSError, match="injected"):
+        build_graph("synth", out, artists=N_ARTISTS + 20, seed=1, image_size=16, works_per_artist=3,
+                    progress=False)
+    assert _tree(out) == before
+    assert sorted(p.name for p in out.iterdir()) == sorted({k.split("/")[0] for k in before})
+    monkeypatch.undo()
+
+    build_graph("synth", out, artists=N_ARTISTS + 20, seed=1, image_size=16, works_per_artist=3, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    truth = json.loads((out / "ground_truth.json").read_text())
+    assert truth["namespace"] == manifest["source"]["namespace"] == world_iri(1)
+    assert len(list((out / "images").glob("*.png"))) == len(truth["artworks"]) == manifest["counts"]["nodes"]["artwork"]
+    assert not (out / ".synth").exists() and not (out / ".staging").exists() and not (out / "world.nt").exists()
