@@ -79,10 +79,15 @@ class WikiArtBuilder(GraphBuilder):
     def build(self, out, path: str | Path = "", **kwargs) -> dict:
         from artkg.kg.importers import wikiart_triples
 
-        triples, splits = wikiart_triples(path)
+        triples, splits, info = wikiart_triples(path)
         gdir = GraphDir(out)
         gdir.prepare(overwrite_other_source=self.kind)
-        manifest = gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())}, **kwargs)
+        extra = {"wikiart": {"repaired_slugs": info["repaired_slugs"],
+                             "merged_paintings": len(info["merged_paintings"]),
+                             "split_conflicts": {t: len(v) for t, v in info["split_conflicts"].items()},
+                             "rejected_title_years": len(info["rejected_title_years"])}}
+        manifest = gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())},
+                                 extra=extra, **kwargs)
         write_json(gdir.root / "splits.json", splits, indent=None)
         return manifest
 

@@ -1,8 +1,9 @@
 """Importers for published art datasets: they emit triples in the artkg schema's vocabulary.
 
 * WikiArt (ArtGAN "WikiArt Dataset (Refined)" split files): the image path
-  ``<Style>/<artist-slug>_<title-slug>.jpg`` gives the style and the artist; the genre split gives
-  the genre; a trailing ``-YYYY`` in the title slug gives the inception year.
+  ``<Style>/<artist-slug>_<title-slug>.jpg`` gives the style and the artist (slug repaired into
+  WikiArt's own); the genre split gives the genre; a trailing ``-YYYY`` or ``-YYYY-N`` in the title
+  slug gives the inception year when it lies in the artist's plausible working life.
 * ArtGraph (OGB-style raw export of its Neo4j graph): ``mapping/<type>_entidx2name.csv`` and
   ``raw/relations/<src>___<rel>___<dst>/edge.csv``, v1 or v2 relation names.
 """
@@ -15,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pyoxigraph as ox
 
 from artkg.kg import schema as S
@@ -78,8 +80,65 @@ def _find(directory: Path, stem: str) -> Path | None:
     return None
 
 
-def wikiart_triples(directory: str | Path) -> tuple[TripleSet, dict]:
-    """Triples and the published train/val splits from the ArtGAN WikiArt split files."""
+# ---------------------------------------------------------------------- WikiArt identities
+# In 709 ArtGAN paths the artist slug is UTF-8 that was read as Latin-1 and then lower-cased
+# (`joaquã\xadn-sorolla`): a lower-cased lead byte (Ã → ã, Â → â …) followed by a continuation byte.
+_MOJIBAKE = re.compile("[\u00c2-\u00df\u00e2-\u00fe][\u0080-\u00bf]")
+# WikiArt's own slugs replace each non-ASCII letter by "-" (`joaqu-n-sorolla`, `andr-lhote`),
+# except older pages that transliterate (checked against WikiArt's artist pages: the ArtGraph splits
+# and the wikiart_artist_relations scrape use the same slugs).
+WIKIART_SLUG_EXCEPTIONS = {"arnold-b-cklin": "arnold-bocklin"}
+#: the longest plausible working life (years) of one artist, for years read from titles
+WORKING_LIFE = 85
+_TITLE_YEAR = re.compile(r"-(\d{4})(?:-\d{1,2})?(?:\(\d+\))?$")  # `-1890`, `-1912-2`, `-1890(1)`
+
+
+def repair_mojibake(text: str) -> str:
+    """``joaquã\\xadn-sorolla`` → ``joaquín-sorolla``; text without such pairs is returned as is."""
+    def fix(m: re.Match) -> str:
+        lead, cont = m.group(0)
+        if "\u00e2" <= lead <= "\u00fe" and lead != "\u00f7":  # undo the lower-casing of the lead byte
+            lead = chr(ord(lead) - 0x20)
+        try:
+            return (lead + cont).encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return m.group(0)
+    return _MOJIBAKE.sub(fix, text)
+
+
+def wikiart_identity(raw_slug: str) -> tuple[str, str]:
+    """(WikiArt's slug, the name with its accents) of an artist slug as ArtGAN file names spell it."""
+    name_slug = repair_mojibake(raw_slug).strip("\u00a0 -").replace("\u00a0", "-")
+    slug = re.sub("-+", "-", "".join(ch if ch.isascii() else "-" for ch in name_slug)).strip("-")
+    return WIKIART_SLUG_EXCEPTIONS.get(slug, slug), name_slug
+
+
+def title_year(title_slug: str) -> int | None:
+    """The year at the end of a WikiArt title slug (``-1890``, ``-1912-2``, ``-1890(1)``), or None."""
+    m = _TITLE_YEAR.search(title_slug)
+    return int(m.group(1)) if m and 1000 <= int(m.group(1)) <= 2030 else None
+
+
+def plausible_years(years: list[int], span: int = WORKING_LIFE) -> tuple[int, int] | None:
+    """The artist's plausible working life from the years of their titles: the ``span``-year window
+    holding the most of them (ties: from the first such window to the end of the last). A title year
+    outside it (`statesmen-no-1280` by Tissot, a battle of 1692 by Benjamin West) names something else."""
+    ys = sorted(years)
+    if not ys:
+        return None
+    ends = np.searchsorted(ys, np.asarray(ys) + span, side="right") - np.arange(len(ys))
+    best = np.flatnonzero(ends == ends.max())
+    return ys[int(best[0])], ys[int(best[-1])] + span
+
+
+def wikiart_triples(directory: str | Path) -> tuple[TripleSet, dict, dict]:
+    """Triples and the published train/val splits from the ArtGAN WikiArt split files.
+
+    One artwork per painting: the file name ``<artist-slug>_<title-slug>.jpg`` (artist slug repaired
+    into WikiArt's own slug) identifies it, so a painting filed under two style folders is one node
+    with both styles, and each task's split puts it in one part only (the first of train, val).
+    Also returns what the import changed (``info``: repaired slugs, merged paintings …).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(f"no such directory: {directory}", "pass the folder with style_train.csv, genre_train.csv …")
@@ -94,55 +153,71 @@ def wikiart_triples(directory: str | Path) -> tuple[TripleSet, dict]:
                          "expected style_class.txt with style_train.csv/style_val.csv, or genre_class + genre_*.csv")
 
     triples = TripleSet()
-    artists: dict[str, ox.NamedNode] = {}
-    artworks: dict[str, ox.NamedNode] = {}
-    split_members: dict[str, dict[str, list[str]]] = {}
-    artist_names: dict[str, str] = {}
     p170, p18, p571, p136, style_p = (ox.NamedNode(S.WDT + "P170"), ox.NamedNode(S.WDT + "P18"),
                                      ox.NamedNode(S.WDT + "P571"), ox.NamedNode(S.WDT + "P136"),
                                      ox.NamedNode(S.AKG + "style"))
-    class_nodes: dict[tuple[str, int], ox.NamedNode] = {}
+    identities: dict[str, tuple[str, str]] = {}  # raw artist slug -> (WikiArt slug, accented name slug)
+    works: dict[str, dict] = {}  # painting key `<slug>_<title>` -> {artist, title, paths}
+    part_of: dict[str, dict[str, str]] = {}  # task -> painting key -> split part
+    conflicts: dict[str, list[str]] = {}  # task -> paintings listed in two parts
+    artist_names: dict[str, str] = {}
     for task, (names, splits) in tasks.items():
-        for idx, name in names.items():
-            if task == "artist":
-                continue
-            node = _iri(WIKIART_NS, task, name)
-            class_nodes[(task, idx)] = node
-            _label(node, name.replace("_", " "), triples)
+        if task != "artist":
+            for idx, name in names.items():
+                _label(_iri(WIKIART_NS, task, name), name.replace("_", " "), triples)
         for split, path in splits.items():
-            members = split_members.setdefault(task, {}).setdefault(split, [])
             for rel_path, idx in _read_split(path):
                 folder, _, file_name = rel_path.rpartition("/")
-                stem = file_name.rsplit(".", 1)[0]
-                artist_slug, _, title_slug = stem.partition("_")
-                work = artworks.get(rel_path)
-                if work is None:
-                    # One artwork per image path: 1,349 file names recur under two style folders
-                    # (e.g. Expressionism/ and Fauvism/), sometimes one in train and one in val; an
-                    # IRI from the file name alone would merge them and leak across the splits.
-                    work = artworks[rel_path] = _iri(WIKIART_NS, "artwork", *rel_path.rsplit(".", 1)[0].split("/"))
-                    artist = artists.get(artist_slug)
-                    if artist is None:
-                        artist = artists[artist_slug] = _iri(WIKIART_ARTIST_NS, artist_slug)
-                    triples.add(work, p170, artist)
-                    triples.add(work, p18, _iri(WIKIART_NS + "image/", *rel_path.split("/")))
-                    _label(work, slug_to_name(re.sub(r"(-\d{4})?(\(\d+\))?$", "", title_slug)) or title_slug, triples)
-                    year = re.search(r"-(\d{4})(\(\d+\))?$", title_slug)
-                    if year and 1000 <= int(year.group(1)) <= 2030:
-                        triples.add(work, p571, _year_literal(int(year.group(1))))
+                raw_slug, _, title_slug = file_name.rsplit(".", 1)[0].partition("_")
+                if raw_slug not in identities:
+                    identities[raw_slug] = wikiart_identity(raw_slug)
+                slug = identities[raw_slug][0]
+                key = f"{slug}_{title_slug}"
+                work = works.setdefault(key, {"artist": slug, "title": title_slug, "paths": set(), "iri": None})
+                if rel_path not in work["paths"]:
+                    work["paths"].add(rel_path)
+                    if work["iri"] is None:
+                        work["iri"] = _iri(WIKIART_NS, "artwork", key)
+                        triples.add(work["iri"], p170, _iri(WIKIART_ARTIST_NS, slug))
+                    triples.add(work["iri"], p18, _iri(WIKIART_NS + "image/", *rel_path.split("/")))
                     if folder:  # the image folder is the style, whichever split named the file
-                        style = _iri(WIKIART_NS, "style", folder)
-                        triples.add(work, style_p, style)
-                        _label(style, folder.replace("_", " "), triples)
+                        triples.add(work["iri"], style_p, _iri(WIKIART_NS, "style", folder))
+                        _label(_iri(WIKIART_NS, "style", folder), folder.replace("_", " "), triples)
                 if task == "genre":
-                    triples.add(work, p136, class_nodes[(task, idx)])
+                    triples.add(work["iri"], p136, _iri(WIKIART_NS, task, names[idx]))
                 elif task == "artist":
-                    artist_names[artist_slug] = names.get(idx, "").replace("_", " ")
-                members.append(work.value)
-    for slug, node in artists.items():
-        _label(node, artist_names.get(slug) or slug_to_name(slug), triples)
-    splits = {task: {s: sorted(set(v)) for s, v in by_split.items()} for task, by_split in split_members.items()}
-    return triples, splits
+                    artist_names[slug] = names.get(idx, "").replace("_", " ")
+                parts = part_of.setdefault(task, {})
+                if parts.setdefault(key, split) != split:
+                    conflicts.setdefault(task, []).append(key)
+    # Years from titles, kept only inside the artist's plausible working life (same data).
+    candidates: dict[str, list[tuple[str, int]]] = {}
+    for key, work in works.items():
+        year = title_year(work["title"])
+        if year is not None:
+            candidates.setdefault(work["artist"], []).append((key, year))
+    rejected = []
+    for artist, found in candidates.items():
+        lo, hi = plausible_years([y for _, y in found])
+        for key, year in found:
+            if lo <= year <= hi:
+                triples.add(works[key]["iri"], p571, _year_literal(year))
+            else:
+                rejected.append(f"{key} ({year}; titles of this artist: {lo}–{hi})")
+    for work in works.values():
+        title = re.sub(r"(-\d{4}(-\d{1,2})?)?(\(\d+\))?$", "", work["title"])
+        _label(work["iri"], slug_to_name(title) or work["title"], triples)
+    for raw_slug, (slug, name_slug) in identities.items():
+        _label(_iri(WIKIART_ARTIST_NS, slug), artist_names.get(slug) or slug_to_name(name_slug), triples)
+    splits = {task: {s: sorted(works[k]["iri"].value for k, p in parts.items() if p == s)
+                     for s in tasks[task][1]} for task, parts in part_of.items()}
+    info = {
+        "repaired_slugs": {raw: slug for raw, (slug, _) in sorted(identities.items()) if raw != slug},
+        "merged_paintings": sorted(k for k, w in works.items() if len(w["paths"]) > 1),
+        "split_conflicts": {t: sorted(set(v)) for t, v in sorted(conflicts.items())},
+        "rejected_title_years": sorted(rejected),
+    }
+    return triples, splits, info
 
 
 # ---------------------------------------------------------------------- ArtGraph

@@ -6,7 +6,8 @@ urllib) and networkx — never with artkg — so the tests compare artkg against
 * :func:`pryce_turtle` — the Pryce22/ARTGRAPH Wikidata rows as Turtle (``wd:``/``wdt:`` prefixes);
   :func:`pryce_expected` — nodes and edges those rows must give under the schema's typing rules.
 * :func:`artonwikidata_ntriples` — the first rows of the artonwikidata painting table as N-Triples.
-* :func:`read_wikiart` — the ArtGAN WikiArt split files, parsed independently.
+* :func:`read_wikiart` — the ArtGAN WikiArt split files, parsed independently; :func:`read_wikiart_artists`
+  — WikiArt's artist pages (slug, name, life span) from the relations scrape.
 * :func:`write_artgraph_export` — an OGB-style ArtGraph raw export assembled from the real ArtGraph
   test/valid split file names joined with the WikiArt style files.
 * :func:`nx_influence` / :func:`nx_reach` — the influence graph and breadth-first distances in networkx.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -181,6 +183,36 @@ def read_wikiart(directory: Path) -> WikiArt:
 
 def wikiart_artist_slug(path: str) -> str:
     return path.rsplit("/", 1)[-1].split("_", 1)[0]
+
+
+def undo_latin1(slug: str) -> str:
+    """A mojibake slug as its UTF-8 bytes: ``joaquã\xadn-sorolla`` → ``joaquín-sorolla`` (``ã``/``â``
+    are the lower-cased lead bytes Ã/Â); plain slugs are returned unchanged."""
+    if not any(ord(ch) > 127 for ch in slug):
+        return slug
+    return slug.replace("ã", "Ã").replace("â", "Â").encode("latin-1").decode("utf-8").strip("\u00a0")
+
+
+@dataclass
+class WikiArtArtist:
+    slug: str  # WikiArt's slug (its page /en/<slug>)
+    name: str  # display name, e.g. "Joaquín Sorolla"
+    life: str  # "1863 - 1923", "born 1937", "c.1610 - c.1650" …
+
+
+def read_wikiart_artists(path: Path) -> dict[str, WikiArtArtist]:
+    """The scraped WikiArt artist pages (wikiart_artist_relations/artists.csv), by slug."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {r["artistUrl"].rsplit("/", 1)[-1]: WikiArtArtist(r["artistUrl"].rsplit("/", 1)[-1], r["title"], r["year"])
+                for r in csv.DictReader(fh)}
+
+
+def life_years(life: str) -> tuple[int, int] | None:
+    """(birth, death) from WikiArt's life span text; death = birth + 100 for the living; None if unclear."""
+    found = [int(y) for y in re.findall(r"\b(\d{3,4})\b", life)]
+    if "BC" in life or not found:
+        return None
+    return (found[0], found[1]) if len(found) > 1 else (found[0], found[0] + 100)
 
 
 # ---------------------------------------------------------------- ArtGraph raw export

@@ -1,4 +1,4 @@
-"""``kgbuild rdf``, ``kgbuild wikiart`` and ``kgbuild artgraph`` on real data from ../shared/data.
+"""``kgbuild rdf`` and ``kgbuild artgraph`` on real data from ../shared/data (``kgbuild wikiart``: test_wikiart.py).
 
 Every expected count and fact is computed from the raw files by :mod:`_artdata` (csv/json only),
 never by artkg itself.
@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-from collections import defaultdict
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
-import numpy as np
-import pyoxigraph as ox
 import pytest
 
 from _artdata import (
-    AKG,
     FACETS,
     P737,
     WD,
@@ -27,9 +22,7 @@ from _artdata import (
     pryce_expected,
     pryce_turtle,
     read_artonwikidata,
-    read_wikiart,
     split_values,
-    wikiart_artist_slug,
     write_artgraph_export,
 )
 from conftest import shared
@@ -37,7 +30,7 @@ from conftest import shared
 from artkg.kg.builders import build_graph
 from artkg.kg.errors import InputError
 from artkg.kg.graph import load_graph
-from artkg.kg.importers import ARTGRAPH_NS, WIKIART_NS, artgraph_triples, wikiart_triples
+from artkg.kg.importers import ARTGRAPH_NS, artgraph_triples
 
 
 def edge_pairs(graph, key) -> set[tuple[str, str]]:
@@ -234,157 +227,6 @@ def test_rdf_empty_file(tmp_path):
     f.write_text("# nothing but a comment\n@prefix wd: <http://www.wikidata.org/entity/> .\n")
     with pytest.raises(InputError, match=r"comments\.ttl holds no triples"):
         build_graph("rdf", tmp_path / "out", path=f)
-
-
-# ===================================================================== kgbuild wikiart (all 81k images)
-@pytest.fixture(scope="module")
-def wikiart(tmp_path_factory):
-    directory = shared("wikiart", "artgan")
-    truth = read_wikiart(directory)
-    out = tmp_path_factory.mktemp("wikiart") / "graph"
-    t0 = time.perf_counter()
-    manifest = build_graph("wikiart", out, path=directory, build_store=False)
-    seconds = time.perf_counter() - t0
-    g = load_graph(out)
-    path_of = {iri: unquote(img[len(WIKIART_NS + "image/"):]) for iri, img in zip(g.iris["artwork"], g.images)}
-    return {"truth": truth, "manifest": manifest, "graph": g, "seconds": seconds, "out": out, "path_of": path_of}
-
-
-def test_wikiart_import_time(wikiart, record_property):
-    record_property("wikiart_build_seconds", round(wikiart["seconds"], 2))
-    assert wikiart["seconds"] < 60
-
-
-def test_wikiart_counts(wikiart):
-    truth, m = wikiart["truth"], wikiart["manifest"]
-    paths = truth.paths
-    assert len(paths) == 81446
-    genre_pairs = sum(len(v) for v in truth.labels_of("genre").values())
-    assert m["counts"]["nodes"] == {
-        "artwork": len(paths),
-        "artist": len({wikiart_artist_slug(p) for p in paths}),
-        "style": 27,
-        "genre": 10,
-    }
-    assert m["counts"]["nodes"]["artist"] == 1119
-    assert m["counts"]["edges"] == {
-        "artwork__created_by__artist": len(paths),
-        "artwork__genre__genre": genre_pairs,
-        "artwork__style__style": len(paths),
-    }
-    g = wikiart["graph"]
-    # styles are the image folders (style_class.txt calls the `Art_Nouveau_Modern` folder `Art_Nouveau`)
-    assert sorted(g.labels["style"]) == sorted({p.split("/")[0].replace("_", " ") for p in paths})
-    assert sorted(g.labels["genre"]) == sorted(n.replace("_", " ") for n in truth.classes["genre"].values())
-
-
-def test_wikiart_every_image_keeps_its_path_style_genre_and_artist(wikiart):
-    """One artwork per image path (mojibake paths included); style = folder, genre = genre split."""
-    g, truth, path_of = wikiart["graph"], wikiart["truth"], wikiart["path_of"]
-    assert set(path_of.values()) == truth.paths
-    assert sum(1 for p in truth.paths if "Ã" in p or "ã" in p) == 695
-    style = {path_of[a]: b for a, b in edge_pairs(g, ("artwork", "style", "style"))}
-    style_label = dict(zip(g.iris["style"], g.labels["style"]))
-    assert {p: style_label[s] for p, s in style.items()} == {p: p.split("/")[0].replace("_", " ") for p in truth.paths}
-    genres: dict[str, set[str]] = defaultdict(set)
-    genre_label = dict(zip(g.iris["genre"], g.labels["genre"]))
-    for a, b in edge_pairs(g, ("artwork", "genre", "genre")):
-        genres[path_of[a]].add(genre_label[b])
-    assert genres == {p: {n.replace("_", " ") for n in v} for p, v in truth.labels_of("genre").items()}
-    creators = {path_of[a]: b for a, b in edge_pairs(g, ("artwork", "created_by", "artist"))}
-    assert creators == {p: "https://www.wikiart.org/en/" + quote(wikiart_artist_slug(p), safe="-_.~()")
-                        for p in truth.paths}
-
-
-def test_wikiart_specific_image(wikiart):
-    g, path_of = wikiart["graph"], wikiart["path_of"]
-    path = "Post_Impressionism/vincent-van-gogh_ears-of-wheat-1890(1).jpg"
-    (iri,) = [a for a, p in path_of.items() if p == path]
-    i = g.index_of("artwork", iri)
-    assert g.labels["artwork"][i] == "Ears Of Wheat"
-    assert float(g.data["artwork"].year[i]) == 1890.0
-    key = ("artwork", "style", "style")
-    assert targets_of(g, key, iri) == {"Post Impressionism"}
-    assert targets_of(g, ("artwork", "genre", "genre"), iri) == {"landscape"}  # genre_train: index 4
-    assert targets_of(g, ("artwork", "created_by", "artist"), iri) == {"Vincent van Gogh"}  # artist_class 22
-    # no year in the slug (`…-1912-2`): NaN, not 1912 or 2
-    path = "Symbolism/theodor-severin-kittelsen_kvitebj-rn-kong-valemon-1912-2.jpg"
-    (iri,) = [a for a, p in path_of.items() if p == path]
-    assert np.isnan(float(g.data["artwork"].year[g.index_of("artwork", iri)]))
-    # the same file name under two style folders: two artworks, one style each
-    twins = [a for a, p in path_of.items() if p.endswith("/max-pechstein_the-masked-woman-1910.jpg")]
-    assert len(twins) == 2
-    assert set().union(*(targets_of(g, key, a) for a in twins)) == {"Expressionism", "Fauvism"}
-
-
-def test_wikiart_artist_labels_and_mojibake(wikiart):
-    g, truth = wikiart["graph"], wikiart["truth"]
-    labels = dict(zip(g.iris["artist"], g.labels["artist"]))
-    named = {}  # slug -> display name from artist_class, for the 23 artists of the artist task
-    for task_split in (("artist", "train"), ("artist", "val")):
-        for p, idx in truth.rows[task_split]:
-            named[wikiart_artist_slug(p)] = truth.classes["artist"][idx].replace("_", " ")
-    assert len(named) == 23
-    for iri, label in labels.items():
-        slug = unquote(iri.rsplit("/", 1)[1])
-        assert label == named.get(slug, slug_name(slug)), slug
-    slug = "joaquã\u00adn-sorolla"
-    works = [p for p in truth.paths if wikiart_artist_slug(p) == slug]
-    assert len(works) > 50
-    i = g.resolve("artist", slug_name(slug))
-    ei = g.edge_index(("artwork", "created_by", "artist")).numpy()
-    assert int((ei[1] == i).sum()) == len(works)
-
-
-def test_wikiart_splits_json(wikiart):
-    splits = json.loads((wikiart["out"] / "splits.json").read_text(encoding="utf-8"))
-    truth, path_of = wikiart["truth"], wikiart["path_of"]
-    assert set(splits) == {"style", "genre", "artist"}
-    for task in splits:
-        assert set(splits[task]) == {"train", "val"}
-        for split, members in splits[task].items():
-            assert members == sorted(members)
-            assert {path_of[m] for m in members} == {p for p, _ in truth.rows[(task, split)]}
-        assert not set(splits[task]["train"]) & set(splits[task]["val"]), task  # no leakage
-    assert {t: {s: len(v) for s, v in d.items()} for t, d in splits.items()} == {
-        "style": {"train": 57025, "val": 24421},
-        "genre": {"train": 45503, "val": 19491},
-        "artist": {"train": 13346, "val": 5706},
-    }
-
-
-def test_wikiart_subset_with_store(tmp_path):
-    """A few hundred lines of each split file, built with the Oxigraph store."""
-    src = shared("wikiart", "artgan")
-    sub = tmp_path / "artgan"
-    sub.mkdir()
-    for f in src.iterdir():
-        lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
-        (sub / f.name).write_text("".join(lines if "class" in f.name else lines[:300]), encoding="utf-8")
-    truth = read_wikiart(sub)
-    m = build_graph("wikiart", tmp_path / "graph", path=sub)
-    assert m["store"] is True
-    assert m["counts"]["nodes"]["artwork"] == len(truth.paths)
-    assert m["counts"]["nodes"]["style"] == len({p.split("/")[0] for p in truth.paths})
-    store = ox.Store.read_only(str(tmp_path / "graph" / "store"))
-    rows = list(store.query("SELECT (COUNT(DISTINCT ?w) AS ?n) WHERE { ?w <http://www.wikidata.org/prop/direct/P170> ?a }"))
-    assert int(rows[0]["n"].value) == len(truth.paths)
-    rows = list(store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?w <{AKG}style> ?s }}"))
-    assert int(rows[0]["n"].value) == len(truth.paths)
-    splits = json.loads((tmp_path / "graph" / "splits.json").read_text(encoding="utf-8"))
-    assert {t: {s: len(v) for s, v in d.items()} for t, d in splits.items()} == {
-        t: {s: len({p for p, _ in truth.rows[(t, s)]}) for s in ("train", "val")} for t in ("style", "genre", "artist")}
-
-
-def test_wikiart_bad_input(tmp_path):
-    with pytest.raises(InputError, match="no such directory"):
-        wikiart_triples(tmp_path / "missing")
-    with pytest.raises(InputError, match="has no WikiArt split files"):
-        wikiart_triples(tmp_path)
-    (tmp_path / "style_class.txt").write_text("0 Impressionism\n")
-    (tmp_path / "style_train.csv").write_text("Impressionism/a_b.jpg,0\nImpressionism/c_d.jpg,zero\n")
-    with pytest.raises(InputError, match=r"style_train\.csv:2: expected `path,class_index`"):
-        wikiart_triples(tmp_path)
 
 
 # ===================================================================== kgbuild artgraph
