@@ -36,7 +36,21 @@ log = logging.getLogger("artkg")
 
 _LABEL_LIKE = {S.Literal.label.value: "label", S.Literal.description.value: "description",
                S.Literal.image.value: "image"}
-_EVIDENCE_PRED = {S.P + "P737", S.PS + "P737", S.PROV + "wasDerivedFrom"}
+_EVIDENCE_PRED = {S.P + "P737", S.PS + "P737", S.PROV + "wasDerivedFrom", S.WIKIBASE + "rank"}
+_TYPE_PRED = {S.INSTANCE_OF, S.SUBCLASS_OF}
+_META_PRED = {S.OWL_SAME_AS, S.UNKNOWN_VALUE, S.SEVERAL_VALUES}
+# Weak typing evidence: not used for an entity whose classes (P31) say what it is, nor — once the
+# source says who is human — to make an untyped P737 target an artist.
+_WEAK_RULES = {(S.WDT + "P737", "s"), (S.WDT + "P737", "o"), (S.WDT + "P135", "s"), (S.WDT + "P136", "s")}
+
+
+def _is_evidence_pred(pred: str) -> bool:
+    """Statement, rank, qualifier (pq:) and reference (pr:) predicates; never full value nodes (prv:/pqv:)."""
+    if pred in _EVIDENCE_PRED:
+        return True
+    if pred.startswith(S.PR):
+        return not pred.startswith(S.PRV)
+    return pred.startswith(S.PQ) and not pred.startswith(S.PQ + "value/")
 
 
 @dataclass
@@ -62,20 +76,47 @@ class ProcessedGraph:
 
 
 def _year(value: str) -> float:
-    """The year of an xsd:dateTime/gYear/date lexical value (``-0500-…`` is 500 BCE)."""
+    """The historical year of an xsd:dateTime/gYear/date lexical value, BCE negative.
+
+    Wikidata's RDF follows XSD 1.1, which has a year 0: ``0000`` is 1 BCE and ``-0469`` is
+    470 BCE, so a year ≤ 0 is one less in the historical count (no year 0): -1, -470.
+    """
     text = value.strip()
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-").split("-", 1)[0].split("T", 1)[0]
     try:
-        return float(sign * int(digits))
+        year = sign * int(digits)
     except ValueError:
         return math.nan
+    return float(year - 1 if year <= 0 else year)
+
+
+def year_interval(year: float, precision: float) -> tuple[float, float]:
+    """The years a Wikidata date of ``precision`` covers (9 year, 8 decade, 7 century, 6 millennium).
+
+    ``1601`` at century precision is the 17th century, 1601–1700; at decade precision ``1650``
+    is 1650–1659. Unknown or finer precision: the year itself.
+    """
+    if math.isnan(year) or math.isnan(precision) or precision >= 9:
+        return (year, year)
+    if precision == 8:
+        start = math.floor(year / 10) * 10
+        return (float(start), float(start + 9))
+    span = 10 ** (9 - int(precision))  # 7 → 100, 6 → 1000 …
+    if year > 0:
+        k = math.ceil(year / span)
+        return (float((k - 1) * span + 1), float(k * span))
+    k = math.ceil(-year / span)
+    return (float(-k * span), float(-((k - 1) * span + 1)))
 
 
 def _lang_rank(lang: str | None, languages: tuple[str, ...]) -> int:
+    """Requested languages first, then Wikidata's language-independent ``mul``, untagged, any other."""
     if lang in languages:
         return languages.index(lang)
-    return len(languages) if not lang else len(languages) + 1
+    if lang == "mul":
+        return len(languages)
+    return len(languages) + 1 if not lang else len(languages) + 2
 
 
 def process_ntriples(path: str | Path, *, source: str = "unknown", languages: tuple[str, ...] = ("en",)) -> ProcessedGraph:
@@ -102,7 +143,8 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
     cat_text = {"label": n_edge, "description": n_edge + 1, "image": n_edge + 2}
     cat_year = {p: n_edge + 3 + j for j, p in enumerate(year_preds)}
     cat_evidence = n_edge + 3 + len(year_preds)
-    cat_other = cat_evidence + 1
+    cat_type, cat_meta = cat_evidence + 1, cat_evidence + 2
+    cat_other = cat_evidence + 3
 
     # The category of each triple, from its predicate (same tests, same order as the original loop).
     edge_k = {p: k for k, p in enumerate(edge_preds)}
@@ -116,8 +158,12 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
             pred_cat[u] = cat_text[_LABEL_LIKE[pred]]
         elif pred in cat_year:
             pred_cat[u] = cat_year[pred]
-        elif pred in _EVIDENCE_PRED or pred.startswith(S.PR):
+        elif _is_evidence_pred(pred):
             pred_cat[u] = cat_evidence
+        elif pred in _TYPE_PRED:
+            pred_cat[u] = cat_type
+        elif pred in _META_PRED or pred.startswith(S.DATE_PRECISION):
+            pred_cat[u] = cat_meta
         else:
             pred_cat[u] = cat_other
     row_cat = pred_cat[c.p_code]
@@ -196,11 +242,18 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
         first[1:] = subj[1:] != subj[:-1]
         years[pred] = (subj[first], year[first])
 
-    # Node types: the first rule (strongest) that applies to an entity.
+    # Node types: first the entity's classes (P31, through P279), then the first predicate rule
+    # (strongest) that applies to it.
     type_names = [t.value for t in S.NodeType]
     type_index = {name: i for i, name in enumerate(type_names)}
     node_type = np.full(n_ent, -1, dtype=np.int16)
+    classed, humans_declared = _class_types(c, rows(cat_type), s_gid_u, row_okind, node_type,
+                                            type_index, n_ent)
     for pred, pos, t in S.TYPE_RULES:
+        if (pred, pos) in _WEAK_RULES and (classed.any() or humans_declared):
+            weak = (pred, pos)
+        else:
+            weak = None
         if pred in edge_k:
             r = named_rows[edge_k[pred]]
             ids = s_gid_u[c.s_code[r]] if pos == "s" else o_gid_u[c.o_code[r]]
@@ -209,6 +262,10 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
         else:
             continue
         ids = ids[node_type[ids] < 0]
+        if weak is not None:
+            ids = ids[~classed[ids]]  # its classes said what it is, and it is none of ours
+            if humans_declared and weak == (S.WDT + "P737", "o"):
+                ids = ids[:0]  # the source says who is human: an untyped P737 target is no artist
         node_type[ids] = type_index[t.value]
 
     # Id maps: the IRIs of a type in sorted order.
@@ -299,6 +356,7 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
             subj, year = years[pred]
             per_entity[subj] = year
             node_attrs[t][attr] = per_entity[node_gids[t]].astype(np.float32)
+    _meta_attrs(c, rows(cat_meta), s_gid_u, n_ent, nodes, node_gids, node_attrs, skipped)
 
     # Evidence triples (statements and references), in input order.
     r = rows(cat_evidence)
@@ -317,6 +375,86 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
     return ProcessedGraph(nodes=nodes, labels=labels, descriptions=descriptions, edges=edges,
                           node_attrs=dict(node_attrs), images=images, evidence=evidence,
                           skipped=dict(skipped))
+
+
+def _meta_attrs(c: Columns, r: np.ndarray, s_gid_u, n_ent: int, nodes, node_gids, node_attrs, skipped) -> None:
+    """Date precisions, recorded unknown values and "several values, one kept" notes from the crawl.
+
+    ``<e> akg:timePrecision/P569 9`` → ``artist.birth_precision``; ``<e> akg:unknownValue wdt:P570``
+    → ``artist.death_unknown`` = 1; ``<e> akg:severalValues wdt:P569`` is counted in ``skipped``.
+    """
+    if not len(r):
+        return
+    attr_values: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    several: dict[str, int] = defaultdict(int)
+    for s_code, p_code, o_code in zip(c.s_code[r].tolist(), c.p_code[r].tolist(), c.o_code[r].tolist()):
+        pred, obj, gid = c.preds[p_code], c.obj_value[o_code], int(s_gid_u[s_code])
+        if pred.startswith(S.DATE_PRECISION):
+            year_attr = S.YEAR_ATTRS.get(S.WDT + pred[len(S.DATE_PRECISION):])
+            try:
+                precision = float(int(obj))
+            except (TypeError, ValueError):
+                continue
+            if year_attr is not None:
+                t, attr = year_attr
+                attr_values[(t, attr.removesuffix("year").removesuffix("_") + "_precision"
+                             if attr != "year" else "year_precision")][gid] = precision
+        elif pred == S.UNKNOWN_VALUE and obj in S.UNKNOWN_ATTRS:
+            attr_values[S.UNKNOWN_ATTRS[obj]][gid] = 1.0
+        elif pred == S.SEVERAL_VALUES:
+            several[obj] += 1
+    for (t, attr), by_gid in attr_values.items():
+        if t not in nodes:
+            continue
+        fill = np.nan if attr.endswith("_precision") else 0.0
+        per_entity = np.full(n_ent, fill, dtype=np.float64)
+        per_entity[list(by_gid)] = list(by_gid.values())
+        node_attrs[t][attr] = per_entity[node_gids[t]].astype(np.float32)
+    for pred, n in sorted(several.items()):
+        skipped[f"{S.local_name(pred)} with several best-rank values (earliest kept)"] += n
+
+
+def _class_types(c: Columns, r: np.ndarray, s_gid_u, row_okind, node_type, type_index,
+                 n_ent: int) -> tuple[np.ndarray, bool]:
+    """Type entities by their P31 classes (a class maps through P279 chains present in the data).
+
+    Sets ``node_type`` for entities with a known class (the highest :data:`TYPE_PRIORITY` wins);
+    returns the mask of entities that have P31 classes at all, and whether any entity is typed
+    an artist (human) by class.
+    """
+    classed = np.zeros(n_ent, dtype=bool)
+    r = r[row_okind[r] == IRI]
+    if not len(r):
+        return classed, False
+    preds = [c.preds[p] for p in c.p_code[r].tolist()]
+    subj = s_gid_u[c.s_code[r]].tolist()
+    subj_values = [c.subj_value[u] for u in c.s_code[r].tolist()]
+    obj_values = [c.obj_value[o] for o in c.o_code[r].tolist()]
+    class_type = dict(S.CLASS_TYPES)
+    supers: dict[str, list[str]] = defaultdict(list)
+    instances: list[tuple[int, str]] = []
+    for p, s_gid, s_value, o_value in zip(preds, subj, subj_values, obj_values):
+        if p == S.SUBCLASS_OF:
+            supers[s_value].append(o_value)
+        else:
+            instances.append((s_gid, o_value))
+
+    def type_of(cls: str, depth: int = 0):
+        if cls in class_type or depth > 8:
+            return class_type.get(cls)
+        found = [t for t in (type_of(sup, depth + 1) for sup in supers.get(cls, ())) if t is not None]
+        class_type[cls] = min(found, key=S.TYPE_PRIORITY.__getitem__) if found else None
+        return class_type[cls]
+
+    best: dict[int, S.NodeType] = {}
+    for gid, cls in instances:
+        classed[gid] = True
+        t = type_of(cls)
+        if t is not None and (gid not in best or S.TYPE_PRIORITY[t] < S.TYPE_PRIORITY[best[gid]]):
+            best[gid] = t
+    for gid, t in best.items():
+        node_type[gid] = type_index[t.value]
+    return classed, any(t is S.NodeType.artist for t in best.values())
 
 
 def _best_text(subj: np.ndarray, codes: np.ndarray, rank: np.ndarray, obj_value: list, n_ent: int) -> np.ndarray:
@@ -347,8 +485,10 @@ def _evidence(edge_index, artists, evidence_triples, source) -> list[dict]:
         return []
     statement_of: dict[str, str] = {}  # statement -> influencee
     target_of: dict[str, str] = {}  # statement -> influencer
+    rank_of: dict[str, str] = {}  # statement -> wikibase rank (absent: normal)
     refs_of: dict[str, list[str]] = defaultdict(list)  # statement -> reference nodes
     ref_values: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    qualifiers: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for s, p, ov in evidence_triples:
         if p == S.P + "P737":
             statement_of[ov] = s
@@ -356,18 +496,41 @@ def _evidence(edge_index, artists, evidence_triples, source) -> list[dict]:
             target_of[s] = ov
         elif p == S.PROV + "wasDerivedFrom":
             refs_of[s].append(ov)
+        elif p == S.WIKIBASE + "rank":
+            rank_of[s] = ov
+        elif p.startswith(S.PQ):
+            qualifiers[s][S.local_name(p)].append(ov)
         else:
             ref_values[s][S.local_name(p)].append(ov)
+    # Only the best rank's statements back the truthy edge: preferred where the influencee has a
+    # preferred P737 statement, else normal; deprecated never (its reason is noted on the record).
+    has_preferred = {statement_of[st] for st, r in rank_of.items() if r == S.PREFERRED_RANK and st in statement_of}
     refs_by_pair: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for stmt, a in statement_of.items():
+    quals_by_pair: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    deprecated_by_pair: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for stmt, a in sorted(statement_of.items()):
         b = target_of.get(stmt)
         if b is None:
+            continue
+        rank = rank_of.get(stmt, S.NORMAL_RANK)
+        quals = {prop: sorted(v) for prop, v in sorted(qualifiers.get(stmt, {}).items())}
+        if rank == S.DEPRECATED_RANK:
+            deprecated_by_pair[(a, b)].append(quals)
+            continue
+        if a in has_preferred and rank != S.PREFERRED_RANK:
             continue
         for ref in sorted(refs_of.get(stmt, [])):
             values = {prop: sorted(v) for prop, v in sorted(ref_values.get(ref, {}).items())}
             refs_by_pair[(a, b)].append(values)
-    return [
-        {"source": source, "property": "P737",
-         "references": refs_by_pair.get((artists[a], artists[b]), [])}
-        for a, b in edge_index.T.tolist()
-    ]
+        for prop, v in quals.items():
+            quals_by_pair[(a, b)][prop].update(v)
+    records = []
+    for a, b in edge_index.T.tolist():
+        pair = (artists[a], artists[b])
+        record = {"source": source, "property": "P737", "references": refs_by_pair.get(pair, [])}
+        if pair in quals_by_pair:
+            record["qualifiers"] = {prop: sorted(v) for prop, v in sorted(quals_by_pair[pair].items())}
+        if pair in deprecated_by_pair:
+            record["deprecated"] = deprecated_by_pair[pair]
+        records.append(record)
+    return records

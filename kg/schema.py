@@ -23,6 +23,13 @@ WDT = "http://www.wikidata.org/prop/direct/"
 P = "http://www.wikidata.org/prop/"
 PS = "http://www.wikidata.org/prop/statement/"
 PR = "http://www.wikidata.org/prop/reference/"
+PRV = "http://www.wikidata.org/prop/reference/value/"  # full value nodes (wdv:…), never evidence
+PQ = "http://www.wikidata.org/prop/qualifier/"
+PSV = "http://www.wikidata.org/prop/statement/value/"
+WIKIBASE = "http://wikiba.se/ontology#"
+OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
+# "unknown value" (somevalue) comes back from WDQS as a skolem IRI under this prefix (since 2022).
+SKOLEM = "http://www.wikidata.org/.well-known/genid/"
 PROV = "http://www.w3.org/ns/prov#"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SCHEMA_DESCRIPTION = "http://schema.org/description"
@@ -34,6 +41,10 @@ PREFIXES = {
     "p": P,
     "ps": PS,
     "pr": PR,
+    "pq": PQ,
+    "psv": PSV,
+    "wikibase": WIKIBASE,
+    "owl": "http://www.w3.org/2002/07/owl#",
     "prov": PROV,
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "schema": "http://schema.org/",
@@ -88,6 +99,8 @@ N = NodeType
 EDGE_SPECS: tuple[EdgeSpec, ...] = (
     EdgeSpec(N.artist, "influenced_by", N.artist, WDT + "P737", "A was influenced by B"),
     EdgeSpec(N.artist, "influenced_by", N.movement, WDT + "P737", "A was influenced by a movement"),
+    EdgeSpec(N.artist, "influenced_by", N.artwork, WDT + "P737", "A was influenced by a work"),
+    EdgeSpec(N.artist, "influenced_by", N.genre, WDT + "P737", "A was influenced by a genre"),
     EdgeSpec(N.artist, "student_of", N.artist, WDT + "P1066", "A studied under B"),
     EdgeSpec(N.artist, "movement", N.movement, WDT + "P135", "artist's movement"),
     EdgeSpec(N.artist, "genre", N.genre, WDT + "P136", "genre the artist worked in"),
@@ -143,8 +156,54 @@ YEAR_ATTRS = {
     Literal.inception.value: ("artwork", "year"),
 }
 
+# Wikidata's statement ranks; ``wdt:`` (truthy) holds only the best rank of each property.
+PREFERRED_RANK, NORMAL_RANK, DEPRECATED_RANK = (WIKIBASE + r for r in ("PreferredRank", "NormalRank",
+                                                                     "DeprecatedRank"))
+# Qualifiers that change what an influence claim means, kept on its evidence record.
+EVIDENCE_QUALIFIERS = ("P1480", "P2241")  # sourcing circumstances ("presumably"), reason for deprecation
+
+# Typing by class (P31 instance of, P279 subclass of): Wikidata classes → node types. Used before
+# the predicate rules below; an entity whose classes map to nothing falls back to the strong rules.
+INSTANCE_OF, SUBCLASS_OF = WDT + "P31", WDT + "P279"
+CLASS_TYPES: dict[str, NodeType] = {WD + q: t for q, t in {
+    "Q5": NodeType.artist,  # human
+    "Q838948": NodeType.artwork,  # work of art
+    "Q4502142": NodeType.artwork,  # visual artwork
+    "Q3305213": NodeType.artwork,  # painting
+    "Q860861": NodeType.artwork,  # sculpture
+    "Q93184": NodeType.artwork,  # drawing
+    "Q11060274": NodeType.artwork,  # print
+    "Q125191": NodeType.artwork,  # photograph
+    "Q968159": NodeType.movement,  # art movement
+    "Q1792644": NodeType.movement,  # art style
+    "Q2198855": NodeType.movement,  # cultural movement
+    "Q1792379": NodeType.genre,  # art genre
+    "Q16743958": NodeType.genre,  # genre of painting
+    "Q214609": NodeType.material,  # material
+    "Q207694": NodeType.collection,  # art museum
+    "Q33506": NodeType.collection,  # museum
+    "Q515": NodeType.place,  # city
+    "Q6256": NodeType.place,  # country
+    "Q486972": NodeType.place,  # human settlement
+}.items()}
+
+# Values recorded as "unknown" (a skolem IRI in Wikidata) where the gap matters: node attribute 1.0.
+UNKNOWN_VALUE = AKG + "unknownValue"  # <entity> akg:unknownValue <wdt:P…>
+UNKNOWN_ATTRS = {
+    WDT + "P570": ("artist", "death_unknown"),
+    WDT + "P569": ("artist", "birth_unknown"),
+    WDT + "P737": ("artist", "influencer_unknown"),
+    WDT + "P170": ("artwork", "creator_unknown"),
+}
+# A date's precision (Wikidata timePrecision: 9 year, 8 decade, 7 century, 6 millennium, 11 day)
+# and "several best-rank values, one chosen" are written by the crawler next to the wdt: value.
+DATE_PRECISION = AKG + "timePrecision/"  # + P569 → <entity> akg:timePrecision/P569 9
+SEVERAL_VALUES = AKG + "severalValues"  # <entity> akg:severalValues <wdt:P569>
+
 # Predicates too general to type their object (anything is "part of" something in Wikidata).
-_UNTYPED_OBJECTS = frozenset({WDT + "P361"})
+# "Influenced by" types nothing but artists (weakly): a movement or work it points to is typed by
+# its class or its other statements.
+_UNTYPED_OBJECTS = frozenset({WDT + "P361", WDT + "P737"})
 
 # How an entity's type is decided, strongest first: (predicate, position) → node type.
 # Artworks first (anything with a creator, inception, depicted subject …). Then artists on strong

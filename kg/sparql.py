@@ -37,7 +37,10 @@ USER_AGENT = os.environ.get("ARTKG_USER_AGENT") or (
     f"artkg/{__version__} (https://github.com/artkg/artkg; artkg-maintainers@googlegroups.com) "
     "SPARQLWrapper"
 )
-TRANSIENT_HTTP = {429, 500, 502, 503, 504}
+# 500 is how a WDQS query timeout comes back: the same query would time out again, so it is not
+# retried as it is (:class:`QueryTimeout`; the crawler splits its VALUES batch instead).
+TRANSIENT_HTTP = {429, 502, 503, 504}
+TIMEOUT_HTTP = 500
 # SPARQLWrapper raises its own exceptions for these statuses instead of urllib's HTTPError.
 _SPARQLWRAPPER_STATUS = {"QueryBadFormed": 400, "Unauthorized": 401, "EndPointNotFound": 404,
                          "URITooLong": 414, "EndPointInternalError": 500}
@@ -69,6 +72,10 @@ def values_block(var: str, terms: list[str]) -> str:
 
 def query_hash(endpoint: str, query: str) -> str:
     return hashlib.sha256(f"{endpoint}\n{query}".encode()).hexdigest()
+
+
+class QueryTimeout(EndpointError):
+    """The endpoint answered HTTP 500, how a query timeout comes back from WDQS: ask less at once."""
 
 
 class MalformedResponse(Exception):
@@ -188,6 +195,10 @@ class SparqlClient:
         except EndpointError:
             raise
         except urllib.error.HTTPError as exc:
+            if exc.code == TIMEOUT_HTTP:
+                raise QueryTimeout(
+                    f"SPARQL endpoint {self.endpoint} answered HTTP 500 (a query timeout on Wikidata)",
+                    "lower --batch-size, or try again later; cached answers are kept") from exc
             raise EndpointError(
                 f"SPARQL endpoint {self.endpoint} answered HTTP {exc.code} ({exc.reason})",
                 _endpoint_fix(exc.code),

@@ -248,7 +248,7 @@ LINES = [
     f'{q(10)} {LABEL} "Mona"@fr',
     f'{q(10)} {LABEL} "Gioconda"@it',
     f'{q(10)} {LABEL} "Mona Lisa"',  # no language beats another language
-    f"{q(11)} {wdt('P571')} {date('-0450-01-01T00:00:00Z')}",  # BCE
+    f"{q(11)} {wdt('P571')} {date('-0449-01-01T00:00:00Z')}",  # XSD 1.1 (year 0 = 1 BCE): 450 BCE
     f'{q(11)} {LABEL} "Zeta"@en',
     f'{q(11)} {LABEL} "Alpha"@en',  # same rank: the smaller value
     f'{q(11)} {LABEL} "Beta"',
@@ -275,7 +275,7 @@ LINES = [
     f"{q(80)} {wdt('P131')} {q(40)}",  # untyped subject: skipped
     f"{q(50)} {wdt('P131')} {q(40)}",
     f"{q(40)} {wdt('P17')} {q(41)}",
-    f"{q(2)} {wdt('P31')} {q(5)}",  # outside the schema
+    f"{q(2)} {wdt('P21')} {q(5)}",  # outside the schema
     # evidence: a statement with a reference, and one with blank nodes
     f"{q(1)} <{S.P}P737> <{WD}statement/S1>",
     f"<{WD}statement/S1> <{S.PS}P737> {q(2)}",
@@ -335,7 +335,7 @@ def test_small_graph_explicit(small_nt):
         ("place", "located_in", "place"): [[0], [1]],
     }
     assert list(g.edges) == sorted(g.edges)
-    np.testing.assert_array_equal(g.node_attrs["artist"]["birth_year"], np.array([1450, -100, np.nan], np.float32))
+    np.testing.assert_array_equal(g.node_attrs["artist"]["birth_year"], np.array([1450, -101, np.nan], np.float32))
     np.testing.assert_array_equal(g.node_attrs["artist"]["death_year"], np.full(3, np.nan, np.float32))
     np.testing.assert_array_equal(g.node_attrs["artwork"]["year"], np.array([1501, -450], np.float32))
     assert list(g.node_attrs) == ["artist", "artwork"]
