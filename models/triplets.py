@@ -98,20 +98,35 @@ def by_creator(artworks: np.ndarray, creator: np.ndarray) -> list[np.ndarray]:
 
 # ---------------------------------------------------------------------------------------- hop sets
 class InfluenceHops:
-    """Per artist: the positive artists (influencers within ``hops``) and the excluded ones."""
+    """Per artist: the positive artists (influencers within ``hops``) and the excluded ones.
 
-    def __init__(self, influence: InfluenceIndex, hops: int = 1):
+    ``hidden`` artists (held out: under leave-out-agents the test artists) are never a step on the
+    way: with ``hops=2``, an influencer of a held-out influencer is not reached through it, so no
+    training triplet rests on a held-out artist's influence edges.
+    """
+
+    def __init__(self, influence: InfluenceIndex, hops: int = 1, hidden=()):
         if hops not in (1, 2):
             raise InputError(f"hops must be 1 or 2 (got {hops})", "pass --hops 1 or --hops 2")
         self.influence, self.hops = influence, hops
+        self.hidden = frozenset(int(a) for a in np.asarray(hidden, dtype=np.int64).ravel())
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def reach(self, artist: int, direction: Direction) -> np.ndarray:
+        """Artists within ``hops`` of ``artist`` in ``direction``, never through a hidden artist."""
+        first = self.influence.neighbours(artist, direction)
+        parts = [first]
+        if self.hops == 2:
+            parts += [self.influence.neighbours(int(b), direction) for b in first if int(b) not in self.hidden]
+        found = np.unique(np.concatenate(parts).astype(np.int64))
+        return found[found != artist]
 
     def sets(self, artist: int) -> tuple[np.ndarray, np.ndarray]:
         """``(positive artists, excluded artists)``; excluded ⊇ positives ∪ {artist} ∪ influenced."""
         if artist not in self._cache:
-            pos = np.fromiter(self.influence.within(artist, self.hops, Direction.influencers), dtype=np.int64)
-            influenced = np.fromiter(self.influence.within(artist, self.hops, Direction.influenced), dtype=np.int64)
-            self._cache[artist] = (np.sort(pos), np.unique(np.concatenate([pos, influenced, [artist]])))
+            pos = self.reach(artist, Direction.influencers)
+            influenced = self.reach(artist, Direction.influenced)
+            self._cache[artist] = (pos, np.unique(np.concatenate([pos, influenced, [artist]])))
         return self._cache[artist]
 
 

@@ -68,7 +68,9 @@ def train_cloir(graph_dir: str | Path, config: CloirConfig | dict | str | Path |
     creator = artwork_creators(graph)
     split = split_artworks(creator, mask.numpy(), config.split, config.test_fraction, config.val_fraction,
                            config.seed)
-    hops = InfluenceHops(graph.influence, config.hops)
+    # Artists without training works (leave-out-agents: the held-out ones) are no step of a hop.
+    held_out = np.setdiff1d(creator[np.concatenate([split.val, split.test])], creator[split.train])
+    hops = InfluenceHops(graph.influence, config.hops, hidden=held_out)
     positive = positive_sampler_resolver.make(config.sampling, n=config.n)
     negative = negative_sampler_resolver.make(config.negatives)
     rng = np.random.default_rng(config.seed)

@@ -117,15 +117,16 @@ def sampler_world():
 
 @pytest.mark.parametrize("positive", [RandomPositiveSampler(n=3), SimilarityPositiveSampler(n=3)])
 @pytest.mark.parametrize("negative", [RandomNegativeSampler(), HardNegativeSampler()])
-def test_samplers_respect_exclusions_and_never_touch_test_works(positive, negative):
+def test_samplers_respect_exclusions_and_stay_in_the_pool(positive, negative):
     creator, feats = sampler_world()
     influence = tiny_influence()
-    test = np.array([1, 5, 9, 13, 17, 21, 25, 29])  # one work of every artist is a test work
-    train = np.setdiff1d(np.arange(32), test)
+    outside = np.array([1, 5, 9, 13, 17, 21, 25, 29])  # one work of every artist is not in the pool
+    anchors = np.arange(32)  # anchors outside the pool too: positives and negatives still come from it
+    pool = np.setdiff1d(np.arange(32), outside)
     hops = InfluenceHops(influence, 1)
-    plan = plan_triplets(creator, feats, train, train, hops, positive, negative, np.random.default_rng(0))
+    plan = plan_triplets(creator, feats, anchors, pool, hops, positive, negative, np.random.default_rng(0))
     triplets = plan.triplets(np.random.default_rng(1))
-    assert not np.isin(triplets, test).any()
+    assert np.isin(triplets[:, 1:], pool).all() and np.isin(triplets[:, 0], outside).any()
     for a, p, n in triplets:
         pos, excluded = hops.sets(int(creator[a]))
         assert creator[p] in pos
@@ -154,6 +155,18 @@ def test_two_hops_widen_positives_and_exclusions():
     assert 7 in hops2.sets(0)[1] and 6 not in hops2.sets(0)[1]
     with pytest.raises(InputError, match="hops must be 1 or 2"):
         InfluenceHops(tiny_influence(), 3)
+
+
+def test_held_out_artists_are_no_intermediate_hop():
+    # 0 ← 1, 2; 1 ← 3; 2 ← 4, 5: with 2 held out, 4 and 5 are reached only through it.
+    hops = InfluenceHops(tiny_influence(), 2, hidden=[2])
+    pos, excluded = hops.sets(0)
+    assert pos.tolist() == [1, 2, 3]
+    assert 4 not in excluded and 5 not in excluded and 7 in excluded
+    assert InfluenceHops(tiny_influence(), 2, hidden=[2]).sets(2)[0].tolist() == [4, 5, 6]  # its own hops stay
+    # 7 ← 0 ← …: from 7, a held-out 0 hides its influencers.
+    assert InfluenceHops(tiny_influence(), 2, hidden=[0]).sets(7)[0].tolist() == [0]
+    assert InfluenceHops(tiny_influence(), 1, hidden=[2]).sets(0)[0].tolist() == [1, 2]
 
 
 def test_cloir_net_is_the_papers_mlp():
@@ -201,6 +214,43 @@ def test_cloir_run_directory_and_eval_reproduces(run_dir, world):
     again = evaluate_cloir_run(run_dir)
     assert again["matches_saved"]
     assert json.loads((run_dir / "eval.json").read_text())["model"]["degree_1"] == metrics["model"]["degree_1"]
+
+
+def test_training_triplets_never_touch_held_out_works_or_artists(world, monkeypatch):
+    """train_cloir draws every triplet from the training artworks, and with leave-out-agents and two
+    hops never through a held-out artist (checked on the plans it really builds)."""
+    import artkg.retrieval.cloir as cloir
+
+    plans, hop_sets = [], []
+    real_plan, real_hops = cloir.plan_triplets, cloir.InfluenceHops
+
+    def recording_plan(creator, feats, anchors, pool, *args):
+        plan = real_plan(creator, feats, anchors, pool, *args)
+        plans.append((anchors, plan.triplets(np.random.default_rng(0))))
+        return plan
+
+    def recording_hops(*args, **kwargs):
+        hops = real_hops(*args, **kwargs)
+        hop_sets.append(hops)
+        return hops
+
+    monkeypatch.setattr(cloir, "plan_triplets", recording_plan)
+    monkeypatch.setattr(cloir, "InfluenceHops", recording_hops)
+    result = train_cloir(world, {**FAST, "epochs": 1, "split": "leave_out_agents", "hops": 2}, progress=False)
+    split = result.split
+    creator = artwork_creators(load_graph(world))
+    assert plans and len(hop_sets) == 1
+    for anchors, triplets in plans:
+        assert np.isin(triplets[:, 1:], split.train).all()  # positives and negatives: training works only
+        assert not np.isin(triplets[:, 0], split.test).any()
+    held_out = set(creator[split.test].tolist())
+    assert hop_sets[0].hidden >= held_out and not hop_sets[0].hidden & set(creator[split.train].tolist())
+    influence = load_graph(world).influence
+    train_triplets = plans[0][1]
+    for a, p in {(int(creator[a]), int(creator[p])) for a, p, _ in train_triplets}:
+        direct = set(influence.neighbours(a).tolist())
+        # a positive is a direct influencer, or one reached through a direct influencer that is not held out
+        assert p in direct or any(p in set(influence.neighbours(b).tolist()) for b in direct - held_out)
 
 
 def test_text_and_concatenated_inputs_train(world):
@@ -287,7 +337,8 @@ def test_cli_train_eval_index_influence(world, tmp_path):
     report = json.loads(r.stdout)
     assert report["model"] == "cloir" and report["metrics"]["split"]["kind"] == "leave_out_agents"
     r = artkg_cli("eval", run, "--json")
-    assert r.returncode == 0, r.stderr and json.loads(r.stdout)["matches_saved"]
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["matches_saved"] is True
     r = artkg_cli("index", "build", world, "--run", run, "--kind", "hnsw", "--out", tmp_path / "idx", "--json")
     assert r.returncode == 0, r.stderr
     built = json.loads(r.stdout)
