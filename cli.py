@@ -276,7 +276,8 @@ def train(
     sampling: Optional[str] = typer.Option(None, "--sampling", help="cloir: positive sampling, random or similarity."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="cloir: positives per anchor (10 or 100 in the paper)."),
     negatives: Optional[str] = typer.Option(None, "--negatives", help="cloir: negative sampling, random or hard."),
-    split: Optional[str] = typer.Option(None, "--split", help="cloir: stratified or leave_out_agents."),
+    split: Optional[str] = typer.Option(None, "--split", help="published: the graph's published split (splits.json "
+                                        "from kgbuild wikiart/artgraph); cloir also stratified or leave_out_agents."),
     hops: Optional[int] = typer.Option(None, "--hops", min=1, max=2, help="cloir: influence hops for positives."),
     sampler: Optional[str] = typer.Option(None, "--sampler", help="auto, full or neighbor."),
     class_inputs: Optional[str] = typer.Option(None, "--class-inputs", help="GNN input of class nodes: constant, "
@@ -302,10 +303,15 @@ def train(
                      split=split, hops=hops, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
                      threads=threads, as_json=as_json, quiet=quiet)
         return
-    if any(v is not None for v in (sampling, n, negatives, split, hops)):
+    if split is not None and split != "published":
         from artkg.kg.errors import InputError
 
-        raise InputError("--sampling, --n, --negatives, --split and --hops are cloir options",
+        raise InputError(f"--split {split} is a cloir split; {model} takes --split published (or fractions in "
+                         "the config)", "drop it, or use --split published")
+    if any(v is not None for v in (sampling, n, negatives, hops)):
+        from artkg.kg.errors import InputError
+
+        raise InputError("--sampling, --n, --negatives and --hops are cloir options",
                          f"drop them, or train cloir (`artkg train cloir {graph_dir} …`)")
     base = TrainConfig.from_file(config) if config else TrainConfig()
     changes: dict = {"model": model}
@@ -325,7 +331,7 @@ def train(
     for key, value in (("gnn", gnn), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("seed", seed),
                        ("unseen_fraction", unseen_fraction), ("unseen_mode", unseen_mode),
                        ("class_inputs", class_inputs), ("features", features), ("sampler", sampler),
-                       ("device", device), ("threads", threads)):
+                       ("device", device), ("threads", threads), ("split", split)):
         if value is not None:
             changes[key] = value
     result = run_training(graph_dir, base.replace(**changes), out=out, progress=not quiet)
@@ -365,6 +371,8 @@ def evaluate(
     run: Path = typer.Argument(..., help="A run directory written by `artkg train`."),
     graph: Optional[Path] = typer.Option(None, "--graph", help="The training graph, if it moved since."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    split: str = typer.Option("run", "--split", help="run (the run's own split) or published (the graph's "
+                                                     "splits.json; refused where the run trained on those works)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Recompute a run's metrics on its graph and split (and say whether they match metrics.json)."""
@@ -375,9 +383,9 @@ def evaluate(
     if is_cloir:
         from artkg.retrieval.cloir import evaluate_cloir_run
 
-        metrics = evaluate_cloir_run(run, graph)
+        metrics = evaluate_cloir_run(run, graph, split=split)
     else:
-        metrics = evaluate_run(run, graph, device=device)
+        metrics = evaluate_run(run, graph, device=device, split=split)
 
     def text(m: dict) -> str:
         same = "match" if m["matches_saved"] else "DIFFER from"

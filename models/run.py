@@ -203,14 +203,20 @@ def run_training_data(run: Run, graph):
 
 
 def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, device: str = "auto",
-                 progress: bool = False) -> dict:
-    """Recompute a run's metrics on its graph (or ``graph_dir``, the same graph moved) with its split."""
+                 progress: bool = False, split: str | None = None) -> dict:
+    """Recompute a run's metrics on its graph (or ``graph_dir``, the same graph moved) with its split
+    — or, with ``split="published"``, on the graph's published validation and test artworks."""
     from artkg.models.features import resolve_device
     from artkg.models.train import Trainer, evaluate
 
     dev = resolve_device(device)
     run = load_run(run_dir, dev)
-    data = run_training_data(run, run_graph(run.config, graph_dir, run.path))
+    graph = run_graph(run.config, graph_dir, run.path)
+    data = run_training_data(run, graph)
+    if split == "published":
+        run.split = _published_eval_split(run, data)
+        data = run_training_data(run, graph)
+    check_eval_split(split)
     trainer = Trainer(run.model, data, run.train_config, dev, progress)
     if trainer.tower is not None and run.config.get("tower_trained", True):
         trainer.tower.activate_all()
@@ -218,10 +224,44 @@ def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, devic
     metrics["matches_saved"] = _same_metrics(metrics, run.metrics)
     return metrics
 
+    metrics["split"] = split or "run"
 
 def _same_metrics(new: dict, saved: dict, tol: float = 1e-3) -> bool:
     for task, parts in new.items():
         if not isinstance(parts, dict) or task not in saved:
+EVAL_SPLITS = ("run", "published")
+
+
+def check_eval_split(split: str | None) -> None:
+    if split not in (None, *EVAL_SPLITS):
+        raise InputError(f"unknown evaluation split {split!r}",
+                         "use run (the run's own split) or published (the graph's splits.json)")
+
+
+def check_not_trained_on(trained, parts: dict, run_path, what: str = "validation or test") -> None:
+    """A clear error where a run trained on artworks it would now be scored on."""
+    import numpy as np
+
+    trained = np.asarray(trained)
+    n = int(sum(np.isin(np.asarray(v), trained).sum() for v in parts.values()))
+    if n:
+        raise InputError(f"{run_path} was trained on {n} artworks of the graph's published {what} part",
+                         "evaluate it on its own split (drop --split published), or retrain it with --split published")
+
+
+def _published_eval_split(run: Run, data):
+    """The run's training part with the published validation and test parts (never overlapping)."""
+    from artkg.models.published import published_split
+    from artkg.models.tasks import Split
+
+    labels = {t.name: t.labels for t in data.tasks}
+    pub, _ = published_split(data.graph, labels, {t.name: t.num_classes for t in data.tasks},
+                             data.feature_mask.numpy().astype(bool), seed=run.train_config.seed, val_fraction=0.1,
+                             unseen_classes=run.split.unseen_classes)
+    check_not_trained_on(run.split.train.numpy(), {"val": pub.val.numpy(), "test": pub.test.numpy()}, run.path)
+    return Split(run.split.train, pub.val, pub.test, run.split.unseen_classes)
+
+
             continue
         for part, values in parts.items():
             for key in ("top1", "macro_f1"):

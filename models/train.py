@@ -79,7 +79,7 @@ class TrainConfig(JsonOptions):
     eval_every: int = 1
     grad_clip: Optional[float] = 5.0
     seed: int = 0
-    split: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
+    split: Any = field(default_factory=lambda: [0.7, 0.1, 0.2])  # fractions, or "published" (splits.json)
     unseen_fraction: float = 0.0
     unseen_classes: dict = field(default_factory=dict)  # {task: [class IRI | id | label]}
     unseen_mode: str = "strict"  # strict: held-out labels nowhere; transductive: training-split ones visible
@@ -106,6 +106,9 @@ class TrainConfig(JsonOptions):
         if self.lr <= 0:
             raise InputError(f"learning rate {self.lr} is not positive", "e.g. --lr 1e-3")
         from artkg.models.visibility import check_unseen_mode
+        if isinstance(self.split, str) and self.split != "published":
+            raise InputError(f"unknown split {self.split!r}",
+                             "give fractions (e.g. [0.7, 0.1, 0.2]) or \"published\" (the graph's splits.json)")
 
         check_unseen_mode(self.unseen_mode)
 
@@ -141,6 +144,10 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     from artkg.models.zoo import model_class
 
     cls = model_class(config.model)
+    if config.split == "published":  # a graph without one fails before anything is loaded
+        from artkg.models.published import read_published
+
+        read_published(graph, tuple(config.tasks))
     image_meta = feature_meta(graph.root, "image", config.features)
     features, mask = load_features(graph.root, "image", image_meta["key"])
     needs_text = cls.uses_text or (cls.uses_graph and "text" in (config.class_inputs, config.node_inputs))
@@ -148,7 +155,11 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     if needs_text:
         text_meta = feature_meta(graph.root, "text", config.text_features)
         text = load_features(graph.root, "text", text_meta["key"])
-    data = TrainingData(graph, config.tasks, features, mask, image_meta, seed=config.seed, fractions=config.split,
+    split, split_info = None, {"kind": "random", "fractions": config.split}
+    if config.split == "published":
+        split, split_info = published_run_split(graph, config, mask)
+    data = TrainingData(graph, config.tasks, features, mask, image_meta, split=split, seed=config.seed,
+                        fractions=config.split if split is None else (0.7, 0.1, 0.2),
                         unseen_fraction=config.unseen_fraction, unseen_classes=config.unseen_classes,
                         text_features=text, class_inputs=config.class_inputs, node_inputs=config.node_inputs,
                         unseen_mode=config.unseen_mode)
@@ -169,6 +180,7 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     if trainer.tower is not None:
         metrics["training"]["image_tower"] = trainer.tower_report()
     result = TrainResult(model, data, config, metrics, history)
+    metrics["training"]["split"] = split_info
     if out is not None:
         from artkg.models.run import save_run
 
@@ -179,6 +191,25 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
+def published_run_split(graph, config: TrainConfig, usable: Tensor, val_fraction: float = 0.1):
+    """The graph's published split (``splits.json``) for a run's tasks: ``(Split, info)``."""
+    from artkg.models.published import published_split
+    from artkg.models.tasks import make_task
+
+    tasks = {name: make_task(graph, name) for name in config.tasks}
+    unseen = {}
+    for name, classes in (config.unseen_classes or {}).items():
+        if name not in tasks:
+            raise InputError(f"unseen classes are given for {name!r}, which is not a task of this run",
+                             f"use one of {', '.join(tasks)}")
+        unseen[name] = [tasks[name].class_index(graph, c) for c in classes]
+    labels = {name: task.labels(graph) for name, task in tasks.items()}
+    num_classes = {name: task.num_classes(graph) for name, task in tasks.items()}
+    return published_split(graph, labels, num_classes, usable.numpy().astype(bool), seed=config.seed,
+                           val_fraction=val_fraction, unseen_fraction=config.unseen_fraction,
+                           unseen_classes=unseen)
+
+
     torch.manual_seed(seed)
 
 

@@ -25,7 +25,7 @@ from artkg.kg.errors import InputError
 from artkg.kg.influence import Direction, InfluenceIndex
 from artkg.models.tasks import artwork_creators  # noqa: F401  (part of this module's API)
 
-SPLITS = ("stratified", "leave_out_agents")
+SPLITS = ("stratified", "leave_out_agents", "published")  # published: the graph's splits.json
 
 
 def artwork_years(graph) -> np.ndarray:
@@ -62,6 +62,9 @@ def split_artworks(creator: np.ndarray, usable: np.ndarray, kind: str = "stratif
     training part the same way (so leave-out-agents also validates on unseen artists)."""
     if kind not in SPLITS:
         raise InputError(f"unknown split {kind!r}", f"choose one of {', '.join(SPLITS)}")
+    if kind == "published":
+        raise InputError("the published split is read from a graph directory",
+                         "use artkg.models.published.published_artwork_split(graph, …)")
     if not 0 < test_fraction < 1:
         raise InputError(f"test fraction {test_fraction} is outside (0, 1)", "e.g. 0.3")
     rng = np.random.default_rng(seed)
