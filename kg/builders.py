@@ -38,7 +38,7 @@ class WikidataBuilder(GraphBuilder):
     kind = "wikidata"
 
     def build(self, out, seeds: Iterable[str] = (), config=None, progress: bool = True,
-              build_store: bool = True, **kwargs) -> dict:
+              build_store: bool = True, keep_ids: bool | None = None, **kwargs) -> dict:
         from artkg.kg.wikidata import WikidataConfig, WikidataCrawler
 
         config = config or WikidataConfig(**kwargs)
@@ -52,9 +52,12 @@ class WikidataBuilder(GraphBuilder):
         source = {"kind": self.kind, "endpoint": config.endpoint, "seeds": result.seeds, "hops": config.hops,
                   "direction": config.direction.value, "max_artworks": config.max_artworks,
                   "languages": list(config.languages)}
+        if result.redirects:  # alias -> canonical entity (redirects followed during the crawl)
+            source["redirects"] = dict(sorted(result.redirects.items()))
         return gdir.finalize(result.triples, source=source, queries=result.queries,
                              languages=config.languages, extra={"requests": dict(stats)},
-                             build_store=build_store)
+                             build_store=build_store, keep_ids=keep_ids,
+                             dropped=dict(getattr(crawler, "dropped", {}) or {}))
 
 
 class RdfBuilder(GraphBuilder):
@@ -86,8 +89,11 @@ class WikiArtBuilder(GraphBuilder):
                              "merged_paintings": len(info["merged_paintings"]),
                              "split_conflicts": {t: len(v) for t, v in info["split_conflicts"].items()},
                              "rejected_title_years": len(info["rejected_title_years"])}}
+        dropped = {"title years outside the artist's working life (no year)": info["rejected_title_years"],
+                   **{f"{t} split: paintings listed in train and val (kept in train)": v
+                      for t, v in info["split_conflicts"].items()}}
         manifest = gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())},
-                                 extra=extra, **kwargs)
+                                 extra=extra, dropped=dropped, **kwargs)
         write_json(gdir.root / "splits.json", splits, indent=None)
         return manifest
 
@@ -104,7 +110,8 @@ class ArtGraphBuilder(GraphBuilder):
         gdir = GraphDir(out)
         gdir.prepare(overwrite_other_source=self.kind)
         manifest = gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())},
-                                 extra={"skipped_relations": info["skipped_relations"]}, **kwargs)
+                                 extra={"skipped_relations": info["skipped_relations"]},
+                                 dropped=info["dropped"], **kwargs)
         if info["splits"]:
             write_json(gdir.root / "splits.json", info["splits"], indent=None)
         return manifest

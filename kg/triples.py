@@ -59,6 +59,27 @@ class TripleSet:
     def update(self, triples: Iterable[ox.Triple]) -> None:
         self._triples.update(triples)
 
+    def discard(self, triple: ox.Triple) -> None:
+        self._triples.discard(triple)
+
+    def rename(self, mapping: dict[str, str]) -> int:
+        """Replace the IRIs ``mapping`` names (subjects and objects, e.g. redirects → canonical
+        entities); returns how many triples changed."""
+        if not mapping:
+            return 0
+        changed = [t for t in self._triples
+                   if (isinstance(t.subject, ox.NamedNode) and t.subject.value in mapping)
+                   or (isinstance(t.object, ox.NamedNode) and t.object.value in mapping)]
+        for t in changed:
+            self._triples.discard(t)
+            s, o = t.subject, t.object
+            if isinstance(s, ox.NamedNode) and s.value in mapping:
+                s = ox.NamedNode(mapping[s.value])
+            if isinstance(o, ox.NamedNode) and o.value in mapping:
+                o = ox.NamedNode(mapping[o.value])
+            self._triples.add(ox.Triple(s, t.predicate, o))
+        return len(changed)
+
     def write_ntriples(self, path: str | os.PathLike) -> int:
         """Write sorted N-Triples atomically; returns the triple count."""
         lines = sorted(f"{t} .\n" for t in self._triples)

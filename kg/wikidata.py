@@ -19,14 +19,18 @@ from tqdm.auto import tqdm
 from artkg.kg import schema as S
 from artkg.kg.errors import InputError, NotFoundError
 from artkg.kg.influence import Direction
-from artkg.kg.sparql import QID, SparqlClient, WIKIDATA_ENDPOINT, binding_rows, sparql_iri, sparql_string, values_block
+from artkg.kg.sparql import (QID, QueryTimeout, SparqlClient, WIKIDATA_ENDPOINT, binding_rows, sparql_iri,
+                              sparql_string, values_block)
 from artkg.kg.triples import TripleSet, term_from_binding
+from artkg.kg.wikidata_statements import DATE_PROPS, StatementsMixin, is_unknown
 
 log = logging.getLogger("artkg")
 
 ARTIST_PROPS = tuple(S.WDT + p for p in ("P1066", "P135", "P136", "P569", "P570", "P19", "P20"))
 # akg:style has no Wikidata counterpart (no rows there) but keeps styles of artkg-vocabulary endpoints.
-ARTWORK_PROPS = tuple(S.WDT + p for p in ("P571", "P18", "P180", "P186", "P136", "P135", "P195", "P276")) + (
+# P170 again for the artworks: co-creators, known or unknown.
+ARTWORK_PROPS = tuple(S.WDT + p for p in ("P571", "P18", "P180", "P186", "P136", "P135", "P195", "P276",
+                                          "P170")) + (
     S.AKG + "style",)
 PREFIXES = "\n".join(f"PREFIX {k}: <{v}>" for k, v in S.PREFIXES.items())
 
@@ -66,10 +70,15 @@ class CrawlResult:
     artists: list[str]
     artworks: list[str]
     queries: list[str] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)  # alias -> canonical entity
 
 
-class WikidataCrawler:
-    """Runs the crawl: resolve seeds → expand influence → artist context → artworks → labels."""
+class WikidataCrawler(StatementsMixin):
+    """Runs the crawl: resolve seeds → expand influence → artist context → artworks → labels.
+
+    Along the way: redirects followed, classes (P31/P279) fetched, unknown values recorded, dates
+    chosen by rank with their precision (:mod:`artkg.kg.wikidata_statements`).
+    """
 
     def __init__(self, config: WikidataConfig, cache_dir: str | Path | None, progress: bool = True):
         self.config = config
@@ -80,6 +89,12 @@ class WikidataCrawler:
         self.queries: list[str] = []
         self.progress = progress
         self._context_objects: set[str] = set()
+        self.redirects: dict[str, str] = {}
+        self._checked: set[str] = set()  # IRIs whose redirect status is known
+        self.classes: dict[str, set[str]] = {}
+        self._class_parents: dict[str, set[str]] = {}
+        self.unknown_count = 0
+        self.timeout_splits = 0
 
     # ------------------------------------------------------------ driving
     def crawl(self, seeds: Iterable[str]) -> CrawlResult:
@@ -88,13 +103,34 @@ class WikidataCrawler:
         self.artist_context(artists)
         artworks = self.artworks(artists)
         self.artwork_context(artworks)
+        self.follow_redirects(sorted(self._context_objects, key=_natural_key))
+        self.record_redirects()
+        self.fetch_classes(sorted(self._entities(), key=_natural_key))
         self.labels()
-        return CrawlResult(self.triples, seed_iris, artists, artworks, self.queries)
+        if self.unknown_count:
+            log.info("%d unknown value(s) recorded (no node made for them)", self.unknown_count)
+        return CrawlResult(self.triples, seed_iris, artists, artworks, self.queries, dict(self.redirects))
 
     def _select(self, query: str) -> list[dict]:
         query = PREFIXES + "\n" + query
+        rows = binding_rows(self.client.select(query))
         self.queries.append(self.client.cache_key(query))
-        return binding_rows(self.client.select(query))
+        return rows
+
+    def _select_batched(self, batch: list[str], make_query) -> list[dict]:
+        """The rows of ``make_query(batch)``; when the endpoint times out (HTTP 500 on WDQS), the
+        two halves of the ``VALUES`` batch are asked instead — the same query would time out again."""
+        try:
+            return self._select(make_query(batch))
+        except QueryTimeout as exc:
+            if len(batch) < 2:
+                raise QueryTimeout(f"{exc.problem} for the query about {S.local_name(batch[0])} alone",
+                                   exc.fix) from exc
+            self.timeout_splits += 1
+            mid = len(batch) // 2
+            log.warning("a query over %d entities timed out; asking for %d and %d of them",
+                        len(batch), mid, len(batch) - mid)
+            return self._select_batched(batch[:mid], make_query) + self._select_batched(batch[mid:], make_query)
 
     def _batches(self, iris: list[str], desc: str):
         size = self.config.batch_size
@@ -119,6 +155,7 @@ class WikidataCrawler:
                 iris.append(seed)
             else:
                 iris.append(self._resolve_label(seed))  # keeps the user's order
+        iris = self.follow_redirects(iris)  # a redirect "exists" (owl:sameAs) but holds no data
         self._check_exist(iris)
         return list(dict.fromkeys(iris))
 
@@ -171,10 +208,10 @@ class WikidataCrawler:
     def _check_exist(self, iris: list[str]) -> None:
         present: set[str] = set()
         for batch in self._batches(iris, "checking seeds"):
-            rows = self._select(
+            rows = self._select_batched(batch, lambda b: (
                 "SELECT ?e WHERE {\n"
-                f"  {values_block('e', [sparql_iri(i) for i in batch])}\n"
-                "  FILTER EXISTS { ?e ?p ?o }\n}")
+                f"  {values_block('e', [sparql_iri(i) for i in b])}\n"
+                "  FILTER EXISTS { ?e ?p ?o FILTER(?p != owl:sameAs) }\n}"))
             present.update(r["e"]["value"] for r in rows)
         missing = [i for i in iris if i not in present]
         if missing:
@@ -184,20 +221,30 @@ class WikidataCrawler:
 
     # ------------------------------------------------------------ influence
     def expand(self, seeds: list[str]) -> list[str]:
-        """Breadth-first along P737 for ``hops`` steps; returns all artists reached (seeds first)."""
+        """Breadth-first along P737 for ``hops`` steps; returns all artists reached (seeds first).
+
+        A reached entity whose classes (P31) make it something other than an artist — a movement,
+        a genre, a work — keeps its edge but is not expanded; its label and class are fetched later.
+        """
         reached = dict.fromkeys(seeds)
         frontier = list(seeds)
-        directions = [self.config.direction]
+        direction = self.config.direction
         for hop in range(1, self.config.hops + 1):
             new: list[str] = []
-            for direction in directions:
-                for batch in self._batches(frontier, f"influence hop {hop}"):
-                    for a, b in self._influence_edges(batch, direction):
-                        other = b if direction is Direction.influencers else a
-                        if other not in reached:
-                            reached[other] = None
-                            new.append(other)
-            log.info("hop %d: %d new artists (%d in all)", hop, len(new), len(reached))
+            for batch in self._batches(frontier, f"influence hop {hop}"):
+                for a, b in self._influence_edges(batch, direction):
+                    other = b if direction is Direction.influencers else a
+                    if other not in reached:
+                        reached[other] = None
+                        new.append(other)
+            self.fetch_classes(new)
+            others = [e for e in new if self.class_type(e) not in (S.NodeType.artist, False)]
+            for e in others:
+                del reached[e]
+                self._context_objects.add(e)
+            new = [e for e in new if e not in set(others)]
+            log.info("hop %d: %d new artists (%d in all)%s", hop, len(new), len(reached),
+                     f"; {len(others)} reached entities are not artists" if others else "")
             if not new:
                 break
             frontier = new
@@ -205,32 +252,26 @@ class WikidataCrawler:
 
     def _influence_edges(self, batch: list[str], direction: Direction) -> list[tuple[str, str]]:
         var_fixed = "a" if direction is Direction.influencers else "b"
-        rows = self._select(
-            f"SELECT ?a ?b WHERE {{\n  {values_block(var_fixed, [sparql_iri(i) for i in batch])}\n"
-            "  ?a wdt:P737 ?b .\n}")
-        pairs = []
+        rows = self._select_batched(batch, lambda b: (
+            f"SELECT ?a ?b WHERE {{\n  {values_block(var_fixed, [sparql_iri(i) for i in b])}\n"
+            "  ?a wdt:P737 ?b .\n}"))
+        found = []
+        for r in rows:
+            if is_unknown(r["a"]):
+                continue
+            if is_unknown(r["b"]):  # an unknown influencer: no node, but recorded on the artist
+                self.record_unknown(r["a"], S.WDT + "P737")
+                continue
+            if r["b"]["type"] == "uri":
+                found.append((r["a"]["value"], r["b"]["value"]))
+        canonical = self.follow_redirects([x for pair in found for x in pair])
+        pairs = list(dict.fromkeys(zip(canonical[0::2], canonical[1::2])))
         p737 = ox.NamedNode(S.WDT + "P737")
-        for r in rows:
-            if r["b"]["type"] != "uri" or r["a"]["type"] != "uri":
-                continue  # "unknown value" blank nodes carry no influencer
-            self.triples.add(term_from_binding(r["a"]), p737, term_from_binding(r["b"]))
-            pairs.append((r["a"]["value"], r["b"]["value"]))
+        for a, b in pairs:
+            self.triples.add(ox.NamedNode(a), p737, ox.NamedNode(b))
         if self.config.references and pairs:
-            self._references(batch, var_fixed)
+            self.influence_evidence(batch, var_fixed)
         return pairs
-
-    def _references(self, batch: list[str], var_fixed: str) -> None:
-        """The P737 statements' references (stated in, reference URL …): the edges' evidence."""
-        rows = self._select(
-            f"SELECT ?a ?st ?b ?ref ?rp ?rv WHERE {{\n  {values_block(var_fixed, [sparql_iri(i) for i in batch])}\n"
-            "  ?a p:P737 ?st . ?st ps:P737 ?b . ?st prov:wasDerivedFrom ?ref . ?ref ?rp ?rv .\n"
-            f"  FILTER(STRSTARTS(STR(?rp), {sparql_string(S.PR)}))\n}}")
-        for r in rows:
-            a, st, b, ref = (term_from_binding(r[k]) for k in ("a", "st", "b", "ref"))
-            self.triples.add(a, S.P + "P737", st)
-            self.triples.add(st, S.PS + "P737", b)
-            self.triples.add(st, S.PROV + "wasDerivedFrom", ref)
-            self.triples.add(ref, r["rp"]["value"], term_from_binding(r["rv"]))
 
     # ------------------------------------------------------------ context
     def _property_rows(self, subjects: list[str], props: tuple[str, ...], desc: str) -> set[str]:
@@ -238,16 +279,18 @@ class WikidataCrawler:
         objects: set[str] = set()
         prop_terms = [sparql_iri(p) for p in props]
         for batch in self._batches(subjects, desc):
-            rows = self._select(
-                f"SELECT ?s ?p ?o WHERE {{\n  {values_block('s', [sparql_iri(i) for i in batch])}\n"
-                f"  {values_block('p', prop_terms)}\n  ?s ?p ?o .\n}}")
+            rows = self._select_batched(batch, lambda b: (
+                f"SELECT ?s ?p ?o WHERE {{\n  {values_block('s', [sparql_iri(i) for i in b])}\n"
+                f"  {values_block('p', prop_terms)}\n  ?s ?p ?o .\n}}"))
             for r in rows:
-                if r["o"]["type"] == "bnode":
-                    continue  # "unknown value"
+                if is_unknown(r["o"]):  # "unknown value": no node; recorded where it matters
+                    self.record_unknown(r["s"], r["p"]["value"])
+                    continue
                 obj = term_from_binding(r["o"])
                 self.triples.add(term_from_binding(r["s"]), r["p"]["value"], obj)
                 if r["o"]["type"] == "uri" and r["p"]["value"] != S.WDT + "P18":
                     objects.add(r["o"]["value"])
+        self.dates(subjects, tuple(S.local_name(p) for p in props if S.local_name(p) in DATE_PROPS))
         return objects
 
     def artist_context(self, artists: list[str]) -> None:
@@ -261,9 +304,9 @@ class WikidataCrawler:
         p170 = ox.NamedNode(S.WDT + "P170")
         chosen: list[str] = []
         for batch in self._batches(artists, "artworks"):
-            rows = self._select(
-                f"SELECT ?w ?a (SAMPLE(?img) AS ?image) WHERE {{\n  {values_block('a', [sparql_iri(i) for i in batch])}\n"
-                "  ?w wdt:P170 ?a .\n  OPTIONAL { ?w wdt:P18 ?img }\n} GROUP BY ?w ?a")
+            rows = self._select_batched(batch, lambda b: (
+                f"SELECT ?w ?a (SAMPLE(?img) AS ?image) WHERE {{\n  {values_block('a', [sparql_iri(i) for i in b])}\n"
+                "  ?w wdt:P170 ?a .\n  OPTIONAL { ?w wdt:P18 ?img }\n} GROUP BY ?w ?a"))
             by_artist: dict[str, list[tuple[bool, str]]] = {}
             for r in rows:
                 if r["w"]["type"] != "uri":
@@ -278,22 +321,32 @@ class WikidataCrawler:
     def artwork_context(self, artworks: list[str]) -> None:
         self._context_objects |= self._property_rows(artworks, ARTWORK_PROPS, "artwork context")
 
-    def labels(self) -> None:
-        """Labels and descriptions in the configured languages for every entity in the graph."""
-        entities: set[str] = set(self._context_objects)
+    def _entities(self) -> set[str]:
+        """Every entity of the graph: subjects and objects of direct properties, context objects."""
+        entities = {self.redirects.get(e, e) for e in self._context_objects}
         for t in self.triples:
-            if isinstance(t.subject, ox.NamedNode) and t.predicate.value.startswith(S.WDT):
+            pred = t.predicate.value
+            if isinstance(t.subject, ox.NamedNode) and pred.startswith(S.WDT) and pred not in (
+                    S.INSTANCE_OF, S.SUBCLASS_OF):
                 entities.add(t.subject.value)
-                if isinstance(t.object, ox.NamedNode) and t.predicate.value != S.WDT + "P18":
+                if isinstance(t.object, ox.NamedNode) and pred != S.WDT + "P18":
                     entities.add(t.object.value)
-        langs = ", ".join(sparql_string(lang) for lang in self.config.languages)
-        for batch in self._batches(sorted(entities, key=_natural_key), "labels"):
-            rows = self._select(
-                f"SELECT ?e ?p ?text WHERE {{\n  {values_block('e', [sparql_iri(i) for i in batch])}\n"
-                "  VALUES ?p { rdfs:label schema:description }\n  ?e ?p ?text .\n"
-                f"  FILTER(LANG(?text) IN ({langs}))\n}}")
+        return entities
+
+    def labels(self) -> None:
+        """Labels (requested languages, then ``mul``, then any) and descriptions for every entity."""
+        entities = sorted(self._entities(), key=_natural_key)
+        langs = ", ".join(sparql_string(lang) for lang in dict.fromkeys((*self.config.languages, "mul")))
+        desc_langs = ", ".join(sparql_string(lang) for lang in self.config.languages)
+        for batch in self._batches(entities, "labels"):
+            rows = self._select_batched(batch, lambda b: (
+                f"SELECT ?e ?p ?text WHERE {{\n  {values_block('e', [sparql_iri(i) for i in b])}\n"
+                "  { ?e rdfs:label ?text . BIND(rdfs:label AS ?p) " f"FILTER(LANG(?text) IN ({langs})) }}\n"
+                "  UNION { ?e schema:description ?text . BIND(schema:description AS ?p) "
+                f"FILTER(LANG(?text) IN ({desc_langs})) }}\n}}"))
             for r in rows:
                 self.triples.add(term_from_binding(r["e"]), r["p"]["value"], term_from_binding(r["text"]))
+        self.labels_any_language(entities)
 
 
 def _natural_key(iri: str) -> tuple:
