@@ -5,7 +5,14 @@
 - ``graph.graphml``, ``graph.json``, ``graph.ttl``, ``graph.png`` — the explanation subgraph
   (:mod:`artkg.explain.graph`, :mod:`artkg.explain.export`);
 - ``heatmap.png``, ``heatmap.npy`` — the Grad-CAM heatmap (:mod:`artkg.explain.cam`);
-- ``explanation.json`` — the summary: the prediction, the fidelity figures and every file written.
+- ``explanation.json`` — the summary: the prediction, the explained class, the fidelity figures and
+  every file written.
+
+With ``what="both"`` the two sides explain the same class: ``target`` where one is given, else the
+full model's prediction (graph and image experts together) — the heatmap then shows what in the
+picture speaks for the class the model predicts, even where the image expert alone would rank
+another class first. ``explained_class`` in the summary (and each side's own record, and the
+heatmap's title) names it.
 """
 from __future__ import annotations
 
@@ -83,16 +90,27 @@ def explain(run, artwork: str | int | None = None, image: str | Path | None = No
                             "top_facts": [f"{e['source']} {e['relation']} {e['target']} ({e['weight']:.3f})"
                                           for e in sub.edges[:5]]}
         summary["files"].update({f"graph_{k}": v for k, v in files.items()})
+        summary["explained_class"] = {**{k: sub.explained_class[k] for k in ("index", "iri", "label")},
+                                      "source": "given (--target)" if target is not None
+                                      else "predicted by the full model (graph and image)"}
     if what in (ExplainWhat.image, ExplainWhat.both):
         from artkg.explain.cam import explain_image, write_cam_files
 
-        cam = explain_image(ctx, image=image, artwork=index, task=task, target=target, config=cam_config)
+        # Both sides: the heatmap explains the class the graph side explained (the full model's
+        # prediction or the given target), not whatever the image expert alone ranks first.
+        cam_target = summary["explained_class"]["index"] if what is ExplainWhat.both else target
+        cam = explain_image(ctx, image=image, artwork=index, task=task, target=cam_target, config=cam_config)
+        if what is ExplainWhat.both and target is None:
+            cam.target["explained"] = "full_model_prediction"
         files = write_cam_files(cam, out)
         summary["image"] = cam.to_dict()
         summary.setdefault("prediction", {"source": "image only", "class": cam.predictions[0]["iri"],
                                           "label": cam.predictions[0]["label"], "score": cam.predictions[0]["score"],
                                           "top": cam.predictions})
         summary["files"].update({f"heatmap_{k}": v for k, v in files.items()})
+        summary.setdefault("explained_class", {**{k: cam.target[k] for k in ("index", "iri", "label")},
+                                               "source": "given (--target)" if target is not None
+                                               else "predicted by the image expert"})
         if cam.to_dict()["constant"]:
             log.warning("the heatmap is constant: the layer's map is probably 1×1 at this input size "
                         "(try --cam-layer with an earlier block)")

@@ -21,6 +21,9 @@ def _text(summary: dict) -> str:
     p = summary.get("prediction")
     if p:
         lines.append(f"  {summary['task']}: {p['label']} {p['score']:.3f} ({p['source']})")
+    e = summary.get("explained_class")
+    if e:
+        lines.append(f"  explained class: {e['label']} ({e['source']})")
     g = summary.get("graph")
     if g:
         lines.append(f"  graph: {g['algorithm']}, {g['facts']} facts of {g['candidates']}, "

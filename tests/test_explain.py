@@ -330,3 +330,34 @@ def test_cli_explain_writes_every_file_and_reports_errors(run_dir, baseline_run,
         assert done.exit_code == 2, done.output
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0] and " — " in lines[0]
+
+
+def test_both_sides_explain_the_full_models_class(ctx, run_dir, tmp_path):
+    """`--what both`: the heatmap explains the class the full model predicts (the graph side's),
+    even where the image expert alone ranks another first; a given target is used by both."""
+    import torch
+
+    from artkg.explain.api import explain
+    from artkg.models.train import Trainer
+
+    trainer = Trainer(ctx.run.model, ctx.data, ctx.run.train_config, torch.device("cpu"), False)
+    test = ctx.run.split.test
+    out = trainer.outputs(test)["style"]
+    differ = torch.nonzero(out["logits"].argmax(1) != out["image"].argmax(1)).flatten()
+    assert len(differ) > 0  # artworks where the image expert alone would explain another class
+    artwork = int(test[differ[0]])
+    full_class = int(out["logits"][differ[0]].argmax())
+    summary = explain(ctx, artwork=artwork, task="style", what="both", out=tmp_path / "both", graph_config=QUICK)
+    assert summary["graph"]["explained_class"]["index"] == full_class
+    assert summary["image"]["target"]["index"] == full_class
+    assert summary["image"]["target"]["explained"] == "full_model_prediction"
+    assert summary["explained_class"]["index"] == full_class and "full model" in summary["explained_class"]["source"]
+    saved = json.loads((tmp_path / "both" / "explanation.json").read_text())
+    assert saved["explained_class"] == summary["explained_class"]
+    graph_file = json.loads((tmp_path / "both" / "graph.json").read_text())
+    assert json.dumps(graph_file).count(summary["explained_class"]["iri"]) > 0
+    given = explain(ctx, artwork=artwork, task="style", what="both", out=tmp_path / "given", graph_config=QUICK,
+                    target=str(int(out["image"][differ[0]].argmax())))
+    target = int(out["image"][differ[0]].argmax())
+    assert given["graph"]["explained_class"]["index"] == given["image"]["target"]["index"] == target
+    assert given["explained_class"]["source"].startswith("given")
