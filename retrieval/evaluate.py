@@ -4,7 +4,7 @@ Each query artwork ranks the gallery (every artwork with vectors, training ones 
 collection a user would search) minus its own artist's works and — with the time filter — works
 made after it. A query counts for a degree when at least one relevant work survives those rules
 (otherwise its precision would be zero by construction, whatever the embedding). ``chance`` is
-the expected P@k of a random ranking of the same candidates.
+the expected P@k of a random ranking of the same candidates, ``chance_MRR`` its expected MRR.
 
 The figures are exact at any gallery size. Small galleries (up to ``FULL_RANK_LIMIT`` works) are
 ranked whole. Larger ones are ranked to the first ``MAX_RANK`` candidates (P@k needs no more);
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from artkg.retrieval.metrics import average, per_query, relevant_artists
+from artkg.retrieval.metrics import average, expected_reciprocal_rank, per_query, relevant_artists
 from artkg.retrieval.rank import Gallery
 
 FULL_RANK_LIMIT = 50_000  # above this many gallery works, rankings are cut at MAX_RANK (then completed)
@@ -35,6 +35,7 @@ def evaluate_retrieval(influence, vectors: np.ndarray, queries: np.ndarray, gall
     # Per-query values only: a chunk's relevance matrix (queries × ranked gallery) is dropped after use.
     parts: dict[int, list[dict]] = {d: [] for d in degrees}
     chance: dict[int, list[np.ndarray]] = {d: [] for d in degrees}
+    chance_rr: dict[int, list[np.ndarray]] = {d: [] for d in degrees}
     gallery_creator = creator[gallery.artworks]
     gallery_year = gallery.year[gallery.artworks]
     deep_ranks = 0
@@ -69,12 +70,15 @@ def evaluate_retrieval(influence, vectors: np.ndarray, queries: np.ndarray, gall
             parts[d].append(values)
             # A random ranking's expected precision is the share of relevant candidates.
             chance[d].append(n_rel[has] / np.maximum(1, n_valid[has]))
+            chance_rr[d].append(expected_reciprocal_rank(n_rel[has], n_valid[has]))
     out = {}
     for d in degrees:
         keys = [f"P@{n}" for n in ks] + ["MRR"]
         summary = average({key: np.concatenate([p[key] for p in parts[d]] or [np.zeros(0)]) for key in keys})
         ch = np.concatenate(chance[d]) if chance[d] else np.zeros(0)
         summary["chance"] = float(ch.mean()) if len(ch) else 0.0
+        rr = np.concatenate(chance_rr[d]) if chance_rr[d] else np.zeros(0)
+        summary["chance_MRR"] = float(rr.mean()) if len(rr) else 0.0
         summary["queries_without_relevant"] = int(len(queries) - summary["queries"])
         out[f"degree_{d}"] = summary
     out["gallery"] = int(len(gallery))

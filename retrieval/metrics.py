@@ -29,6 +29,23 @@ def reciprocal_rank(relevance: np.ndarray) -> np.ndarray:
     return np.where(relevance.any(1), 1.0 / (first + 1), 0.0)
 
 
+def expected_reciprocal_rank(n_relevant, n_candidates) -> np.ndarray:
+    """Per query: the MRR a random ranking scores, ``E[1 / rank of the first relevant item]`` with
+    ``n_relevant`` relevant items among ``n_candidates`` (the chance level for MRR; P@k's is the
+    share of relevant candidates). Exact: ``P(first = i) = C(n-i, r-1) / C(n, r)``."""
+    n_relevant, n_candidates = np.asarray(n_relevant, dtype=np.int64), np.asarray(n_candidates, dtype=np.int64)
+    out, cache = np.zeros(len(n_relevant)), {}
+    for j, (r, n) in enumerate(zip(n_relevant.tolist(), n_candidates.tolist())):
+        if r <= 0 or n <= 0:
+            continue
+        if (r, n) not in cache:
+            i = np.arange(1, n - r + 1, dtype=np.float64)  # P(first = i+1) / P(first = i) = (n-i-r+1) / (n-i)
+            p = (r / n) * np.concatenate([[1.0], np.cumprod((n - i - r + 1) / (n - i))])
+            cache[(r, n)] = float((p / np.arange(1, len(p) + 1)).sum())
+        out[j] = cache[(r, n)]
+    return out
+
+
 def per_query(relevance: np.ndarray, ks=(1, 5, 10)) -> dict[str, np.ndarray]:
     """P@k for each k and the reciprocal rank (under ``"MRR"``), one value per query (row)."""
     return {**{f"P@{k}": precision_at_k(relevance, k) for k in ks}, "MRR": reciprocal_rank(relevance)}

@@ -77,6 +77,23 @@ def test_evaluation_counts_degree_two_hits_by_hand():
     assert (d1["P@1"], d1["P@2"], d1["P@4"], d1["MRR"]) == (1.0, 0.5, 0.25, 1.0)
     assert (d2["P@1"], d2["P@2"], d2["P@4"]) == (1.0, 1.0, 0.5)  # a1 and a4 relevant, a6 (degree 3) not
     assert d1["chance"] == pytest.approx(1 / 5) and d2["chance"] == pytest.approx(3 / 5)
+    # A random ranking's MRR: one relevant of 5 → H_5 / 5; three of 5 → 3/5·1 + 3/10·1/2 + 1/10·1/3.
+    assert d1["chance_MRR"] == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4 + 1 / 5) / 5)
+    assert d2["chance_MRR"] == pytest.approx(0.6 + 0.15 + 0.1 / 3)
+
+
+def test_expected_reciprocal_rank_matches_every_permutation():
+    from itertools import permutations
+
+    from artkg.retrieval.metrics import expected_reciprocal_rank
+
+    for n in range(1, 7):
+        for r in range(0, n + 1):
+            items = [True] * r + [False] * (n - r)
+            rr = [reciprocal_rank(np.array([perm]))[0] for perm in permutations(items)]
+            assert expected_reciprocal_rank([r], [n])[0] == pytest.approx(float(np.mean(rr))), (r, n)
+    big = expected_reciprocal_rank([1, 50, 0], [80_000, 80_000, 10])
+    assert big[0] == pytest.approx(sum(1 / i for i in range(1, 80_001)) / 80_000) and 0 < big[1] < 1 and big[2] == 0
 
 
 def test_gallery_drops_own_artist_and_later_works():
