@@ -190,11 +190,15 @@ class TrainingData:
             out[t.name] = torch.where((mine >= 0)[:, None], dist[mine.clamp(min=0)], 0.0)
         return out
 
-    def full_batch(self, nodes: Tensor, targets: Optional[Tensor] = None, graph_side: bool = True) -> Batch:
-        """``nodes`` on the whole graph; ``targets``' label edges hidden (training) or none (evaluation)."""
+    def full_batch(self, nodes: Tensor, targets: Optional[Tensor] = None, graph_side: bool = True,
+                   hide_classes: Optional[dict[str, Tensor]] = None) -> Batch:
+        """``nodes`` on the whole graph; ``targets``' label edges hidden (training) or none (evaluation);
+        ``hide_classes`` ({task: classes}) loses its label edges too (simulated unseen classes)."""
         if not graph_side:
             return Batch(nodes, self.features[nodes])
         edges = self.masked_edges(targets)
+        if hide_classes:
+            edges = self.visibility.without_classes(edges, hide_classes)
         return Batch(nodes, self.features[nodes], GraphInputs(self.x_dict, edges), None, {},
                      self.label_dist(edges, nodes))
 

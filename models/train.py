@@ -83,6 +83,7 @@ class TrainConfig(JsonOptions):
     unseen_fraction: float = 0.0
     unseen_classes: dict = field(default_factory=dict)  # {task: [class IRI | id | label]}
     unseen_mode: str = "strict"  # strict: held-out labels nowhere; transductive: training-split ones visible
+    class_dropout: float = 0.0  # share of seen classes whose label edges each step hides (simulated unseen)
     label_trick: bool = False  # hide the label edges of each step's own targets (see the module docstring)
     sampler: str = "auto"
     num_neighbors: list[int] = field(default_factory=lambda: [15, 10])
@@ -111,6 +112,8 @@ class TrainConfig(JsonOptions):
                              "give fractions (e.g. [0.7, 0.1, 0.2]) or \"published\" (the graph's splits.json)")
 
         check_unseen_mode(self.unseen_mode)
+        if not 0 <= self.class_dropout < 1:
+            raise InputError(f"class_dropout {self.class_dropout} is outside [0, 1)", "e.g. 0.25")
 
 
 @dataclass
@@ -286,12 +289,24 @@ class Trainer:
         if not self.model.uses_graph:
             batch = Batch(nodes, data.features[nodes])
         elif self.sampler is None:
-            batch = data.full_batch(nodes, targets)
+            hide = self._dropped_classes() if training and self.config.class_dropout > 0 else None
+            batch = data.full_batch(nodes, targets, hide_classes=hide)
         else:
             batch = self._sampled_batch(nodes, targets)
         if self.tower is not None:
             batch = self.tower.prepare(batch, training=training)
         return batch.to(self.device)
+
+    def _dropped_classes(self) -> dict[str, Tensor]:
+        """Per task, a random ``class_dropout`` share of the seen classes: this step sees them as a
+        zero-shot class is seen (no label edge, no label propagation), so the GNN learns to embed a
+        class from its relations and text, not only from its labelled works."""
+        out = {}
+        for name, seen in self.seen_classes.items():
+            k = int(round(self.config.class_dropout * len(seen)))
+            if k:
+                out[name] = seen[torch.randperm(len(seen), generator=self.generator)[:k]]
+        return out
 
     def _sampled_batch(self, nodes: Tensor, targets: Optional[Tensor]) -> Batch:
         data = self.data

@@ -113,10 +113,14 @@ class Visibility:
 
     def without_hidden_classes(self, edges: dict) -> dict:
         """``edges`` without any artwork → class or artist → class edge (and reverse) to a hidden class."""
+        return self.without_classes(edges, {t.name: self.hidden_classes(t) for t in self.tasks})
+
+    def without_classes(self, edges: dict, classes: dict[str, list[int] | Tensor]) -> dict:
+        """``edges`` without the label edges (and reverse) to ``classes`` ({task: class indices})."""
         out = dict(edges)
         for t in self.tasks:
-            hidden = self.hidden_classes(t)
-            if not hidden:
+            hidden = classes.get(t.name)
+            if hidden is None or len(hidden) == 0:
                 continue
             drop = torch.zeros(t.num_classes, dtype=torch.bool)
             drop[hidden] = True

@@ -195,3 +195,24 @@ def test_offline_world_classes_have_descriptions_and_relations(world):
     assert hue_hits >= len(truth["styles"]) // 2  # noisy, but mostly the prototype's hue
     descs = [graph.descriptions["style"][i] for i in range(graph.num_nodes("style"))]
     assert len(set(descs)) == len(descs)  # the text tells the styles apart
+
+
+def test_class_dropout_hides_a_share_of_seen_classes_in_training_steps_only(world):
+    from artkg.models.train import make_model
+    from artkg.models.zoo import model_class
+
+    data = data_for(world, seed=1, unseen_fraction=0.34)
+    config = TrainConfig.from_dict({**FAST, "class_dropout": 0.5})
+    trainer = Trainer(make_model(model_class("graphclip"), data, config), data, config, torch.device("cpu"), False)
+    seen = trainer.seen_classes["style"]
+    targets = data.trainable()[:64]
+    batch = trainer.batch(targets, targets)
+    present = set(batch.graph.edge_index_dict[STYLE][1].tolist())
+    hidden = set(seen.tolist()) - present
+    assert len(hidden) == round(0.5 * len(seen))  # half the seen styles lost every label edge this step
+    dist = batch.label_dist["style"]
+    assert float(dist[:, sorted(hidden)].sum()) == 0 and float(dist.sum()) > 0
+    # Evaluation batches are never touched.
+    assert torch.equal(trainer.batch(data.split.test).graph.edge_index_dict[STYLE], data.edges[STYLE])
+    with pytest.raises(InputError, match="class_dropout"):
+        TrainConfig.from_dict({"class_dropout": 1.0})
