@@ -31,6 +31,11 @@ def _chains_text(report: dict) -> str:
         chain = " ← " if key == "influencers" else " → "
         path = chain.join(labels.get(p, p) for p in item["path"])
         lines.append(f"  [{item['degree']}] {item['label']}    {path}")
+        for name, values in item.get("qualifiers", {}).items():  # e.g. sourcing circumstances: presumably
+            lines.append(f"      {name}: {', '.join(values)}")
+        for deprecated in item.get("deprecated", []):
+            lines.append("      a deprecated claim of this influence: "
+                         + "; ".join(f"{n}: {', '.join(v)}" for n, v in deprecated.items()))
     return "\n".join(lines)
 
 

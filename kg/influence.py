@@ -6,6 +6,7 @@ search serves the artist-level query and the artwork-level retrieval built on it
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from enum import Enum
 
@@ -100,6 +101,42 @@ def _path(parent: dict[int, int], node: int) -> tuple[int, ...]:
     return tuple(reversed(path))
 
 
+# Qualifiers that change what an influence claim means, by the names Wikidata gives them.
+QUALIFIER_NAMES = {"P1480": "sourcing circumstances", "P2241": "reason for deprecated rank"}
+_QUALIFIED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def qualified_edges(graph) -> dict[tuple[int, int], dict]:
+    """``{(influencee, influencer): {"qualifiers": …, "deprecated": …}}`` for the influence edges whose
+    evidence carries meaning qualifiers, values by label (``"presumably"``); read once per graph."""
+    try:
+        return _QUALIFIED[graph]
+    except (KeyError, TypeError):
+        pass
+    found: dict[tuple[int, int], dict] = {}
+    edges = graph.edge_index(S.INFLUENCE.key).t().tolist()
+    for (a, b), record in zip(edges, graph.evidence):
+        if "qualifiers" not in record and "deprecated" not in record:
+            continue
+        labels = record.get("labels", {})
+
+        def named(quals: dict) -> dict:
+            return {QUALIFIER_NAMES.get(p, p): [labels.get(v) or S.local_name(v) for v in values]
+                    for p, values in quals.items()}
+
+        shown = {}
+        if record.get("qualifiers"):
+            shown["qualifiers"] = named(record["qualifiers"])
+        if record.get("deprecated"):
+            shown["deprecated"] = [named(d) for d in record["deprecated"]]
+        found[(a, b)] = shown
+    try:
+        _QUALIFIED[graph] = found
+    except TypeError:
+        pass
+    return found
+
+
 def influence_report(graph, artist: str, degree: int = 2,
                      direction: Direction | str = Direction.influencers,
                      index: InfluenceIndex | None = None) -> dict:
@@ -109,13 +146,18 @@ def influence_report(graph, artist: str, degree: int = 2,
     index = index or graph.influence
     iris = graph.iris["artist"]
     key = "influencers" if direction is Direction.influencers else "influenced"
+    qualified = qualified_edges(graph)
+    items = []
+    for c in index.chains(source, degree, direction):
+        item = {"id": iris[c.index], "label": graph.label_of("artist", c.index), "degree": c.degree,
+                "path": [iris[i] for i in c.path]}
+        # The last step's claim, as qualified on Wikidata ("presumably"; a deprecated duplicate's reason).
+        last = (c.path[-2], c.path[-1]) if direction is Direction.influencers else (c.path[-1], c.path[-2])
+        item.update(qualified.get(last, {}))
+        items.append(item)
     return {
         "artist": {"id": iris[source], "label": graph.label_of("artist", source)},
         "degree": degree,
         "direction": direction.value,
-        key: [
-            {"id": iris[c.index], "label": graph.label_of("artist", c.index), "degree": c.degree,
-             "path": [iris[i] for i in c.path]}
-            for c in index.chains(source, degree, direction)
-        ],
+        key: items,
     }

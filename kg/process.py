@@ -371,7 +371,16 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
          "_:" + obj_value[o] if o_blank[o] else obj_value[o])
         for s, p, o in zip(c.s_code[r].tolist(), c.p_code[r].tolist(), c.o_code[r].tolist())
     ]
-    evidence = _evidence(influence, nodes.get("artist", []), evidence_triples, source)
+    gid_of: dict[str, int] = {}
+
+    def label_of(value: str) -> str | None:  # a qualifier value's label ("presumably")
+        if not gid_of:
+            gid_of.update((v, g) for g, v in enumerate(values))
+        g = gid_of.get(value)
+        u = text_best["label"][g] if g is not None else -1
+        return c.obj_value[u] if u >= 0 else None
+
+    evidence = _evidence(influence, nodes.get("artist", []), evidence_triples, source, label_of)
     return ProcessedGraph(nodes=nodes, labels=labels, descriptions=descriptions, edges=edges,
                           node_attrs=dict(node_attrs), images=images, evidence=evidence,
                           skipped=dict(skipped))
@@ -476,7 +485,7 @@ def _best_text(subj: np.ndarray, codes: np.ndarray, rank: np.ndarray, obj_value:
     return best
 
 
-def _evidence(edge_index, artists, evidence_triples, source) -> list[dict]:
+def _evidence(edge_index, artists, evidence_triples, source, label_of=lambda value: None) -> list[dict]:
     """For each influence edge: its source, the property, and the statement references found.
 
     ``evidence_triples`` are ``(subject, predicate, object)`` values, blank nodes as ``_:id``.
@@ -532,5 +541,10 @@ def _evidence(edge_index, artists, evidence_triples, source) -> list[dict]:
             record["qualifiers"] = {prop: sorted(v) for prop, v in sorted(quals_by_pair[pair].items())}
         if pair in deprecated_by_pair:
             record["deprecated"] = deprecated_by_pair[pair]
+        shown = {v for quals in [record.get("qualifiers", {}), *record.get("deprecated", [])]
+                 for vs in quals.values() for v in vs}
+        labels = {v: label_of(v) for v in sorted(shown)}
+        if any(labels.values()):
+            record["labels"] = {v: text for v, text in labels.items() if text}
         records.append(record)
     return records
