@@ -7,6 +7,7 @@ has ``{qid, name, label, description}``. The N-Triples written here are::
 
     <artist> <wdt:Pxxx> <target> .
     <target> rdfs:label "targetLabel"@en .
+    <target> wdt:P31 wd:Q5 .                  (only where targetIsHuman: the rows' own class test)
     <seed>   rdfs:label "label"@en .        <seed> schema:description "description"@en .
 
 Terms are serialised by pyoxigraph, so labels with quotes or non-ASCII letters are escaped correctly.
@@ -25,6 +26,7 @@ WDT = "http://www.wikidata.org/prop/direct/"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SCHEMA_DESCRIPTION = "http://schema.org/description"
 P737, P1066, P135 = WDT + "P737", WDT + "P1066", WDT + "P135"
+P31, HUMAN = WDT + "P31", WD + "Q5"
 
 
 @dataclass
@@ -95,6 +97,8 @@ def rows_to_ntriples(links_path: Path, seeds_path: Path, out: Path) -> int:
         target = ox.NamedNode(r["target"])
         triples.add(ox.Triple(ox.NamedNode(r["artist"]), ox.NamedNode(r["prop"]), target))
         triples.add(ox.Triple(target, label_p, ox.Literal(r["targetLabel"], language="en")))
+        if r["targetIsHuman"] == "true":
+            triples.add(ox.Triple(target, ox.NamedNode(P31), ox.NamedNode(HUMAN)))
     for s in seeds:
         seed = ox.NamedNode(WD + s["qid"])
         triples.add(ox.Triple(seed, label_p, ox.Literal(s["label"], language="en")))

@@ -65,7 +65,7 @@ def rows_server(rows, tmp_path_factory):
     nt = tmp_path_factory.mktemp("rows") / "artist_links.nt"
     n = rows_to_ntriples(shared("wikidata", "pryce22_artgraph_artist_links.json"),
                          shared("wikidata", "pryce22_artgraph_seed_artists.json"), nt)
-    assert n == len(rows.edges) + len(rows.labels) + len(rows.descriptions)
+    assert n == len(rows.edges) + len(rows.labels) + len(rows.descriptions) + sum(rows.human.values())
     with OxigraphServer(files=[nt]) as server:
         yield server
 
@@ -240,7 +240,30 @@ def test_rows_influence_target_that_is_a_movement_stays_a_movement(rows, rows_se
     assert WD + "Q40415" not in graph.iris["artist"]
     assert labels_by_iri(graph, "movement").get(WD + "Q40415") == "Impressionism"
     assert {(sorolla, WD + "Q40415"), (WD + "Q296", WD + "Q40415")} <= edge_pairs(graph, MOVEMENT)
-    assert manifest["skipped"] == {}
+    # Sorolla was "influenced by" Impressionism and realism: an (artist, influenced_by, movement)
+    # edge for the one typed a movement (a P135 target), no artist node for either. "realism" is
+    # nobody's P135 target here and the rows give it no class (they say it is no human): dropped, counted.
+    assert {WD + "Q40415", WD + "Q10857409"} <= rows.targets(P737, sorolla) and not rows.human[WD + "Q10857409"]
+    assert edge_pairs(graph, ("artist", "influenced_by", "movement")) == {(sorolla, WD + "Q40415")}
+    assert {b for a, b in edge_pairs(graph, INFLUENCE) if a == sorolla} == {
+        t for t in rows.targets(P737, sorolla) if rows.human[t]} == {WD + "Q297", WD + "Q40599"}
+    assert WD + "Q10857409" not in [iri for iris in graph.iris.values() for iri in iris]
+    assert manifest["skipped"] == {"P737 between artist and None": 1}
+
+
+def test_rows_african_sculpture_is_not_an_artist(rows, rows_server, tmp_path):
+    """Picasso and Braque have "African sculpture" among their P737 targets: the rows say it is no
+    human, so it gets no artist node and no influence edge; the skip is counted."""
+    sculpture = WD + "Q4690042"
+    influenced = sorted(a for a in rows.out[P737] if sculpture in rows.targets(P737, a))
+    assert len(influenced) == 2 and rows.labels[sculpture] == "African sculpture" and not rows.human[sculpture]
+    manifest = build_graph("wikidata", tmp_path / "g", seeds=influenced,
+                           config=WikidataConfig(endpoint=rows_server.query_url, hops=1), progress=False)
+    graph = load_graph(tmp_path / "g")
+    assert sculpture not in [iri for iris in graph.iris.values() for iri in iris]
+    expected = {(a, t) for a in influenced for t in rows.targets(P737, a) if rows.human[t]}
+    assert edge_pairs(graph, INFLUENCE) == expected and expected
+    assert manifest["skipped"] == {"P737 between artist and None": 2}
 
 
 def test_rows_seed_with_only_movement_facts_is_kept(rows, rows_server, tmp_path):
