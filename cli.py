@@ -75,7 +75,9 @@ def influence(
     run: Optional[Path] = typer.Option(None, "--run", help="Artworks: rank with this CLOIR run's embedding "
                                                             "(default: the raw input features)."),
     index: Optional[Path] = typer.Option(None, "--index", help="Artworks: a saved index (`artkg index build`)."),
-    features: str = typer.Option("image", "--features", help="Artworks without --run: image, text or image+text."),
+    inputs: str = typer.Option("image", "--inputs", help="Artworks without --run: rank by image, text or "
+                                                          "image+text features."),
+    old_features: Optional[str] = typer.Option(None, "--features", hidden=True, help="Renamed --inputs."),
     time_filter: bool = typer.Option(True, "--time-filter/--no-time-filter",
                                      help="Artworks: drop candidates made after the query (when both dates are known)."),
     only_linked: bool = typer.Option(False, "--only-linked",
@@ -92,6 +94,7 @@ def influence(
     from artkg.kg.graph import load_graph
 
     setup_logging(quiet=True)
+    _renamed_inputs(old_features)
     if (artist is None) == (artwork is None):
         raise InputError("give exactly one of --artist and --artwork", "e.g. --artist A0042 or --artwork W01717")
     graph = load_graph(graph_dir)
@@ -102,7 +105,7 @@ def influence(
         return
     from artkg.retrieval.query import influencing_artworks
 
-    report = influencing_artworks(graph, artwork, k=k, degree=degree or 1, run=run, features=features,
+    report = influencing_artworks(graph, artwork, k=k, degree=degree or 1, run=run, features=inputs,
                                   index=index, time_filter=time_filter, only_linked=only_linked)
     if heatmaps is not None:
         from artkg.explain.similarity import explain_similarity
@@ -246,7 +249,7 @@ def _unseen_classes(values: list[str]) -> dict:
                     "  artkg train image_head world --task style --seed 1 --out runs/head --json\n\n"
                     "  artkg train graphclip artgraph --config examples/configs/graphclip_artgraph_paper.json "
                     "--out runs/paper\n\n"
-                    "  artkg train cloir world --features image --sampling similarity --n 100 --split stratified "
+                    "  artkg train cloir world --inputs image --sampling similarity --n 100 --split stratified "
                     "--out runs/cloir")
 @friendly_errors
 def train(
@@ -276,8 +279,10 @@ def train(
                                                "(e.g. '{\"embed_dim\": 256, \"context\": true}')."),
     gnn_kwargs: Optional[str] = typer.Option(None, "--gnn-kwargs", help="JSON object of GNN options "
                                              "(e.g. '{\"heads\": 4, \"dropout\": 0.3}')."),
-    features: Optional[str] = typer.Option(None, "--features", help="Image feature set (folder or encoder name); "
-                                           "for cloir the input: image, text or image+text."),
+    features: Optional[str] = typer.Option(None, "--features", help="Image feature set: a folder under "
+                                           "GRAPH_DIR/features or an encoder name (default: the latest)."),
+    inputs: Optional[str] = typer.Option(None, "--inputs", help="cloir: what the model reads, image, text or "
+                                         "image+text."),
     sampling: Optional[str] = typer.Option(None, "--sampling", help="cloir: positive sampling, random or similarity."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="cloir: positives per anchor (10 or 100 in the paper)."),
     negatives: Optional[str] = typer.Option(None, "--negatives", help="cloir: negative sampling, random or hard."),
@@ -300,11 +305,16 @@ def train(
     setup_logging(verbose, quiet)
     if model.strip().lower() == "cloir":
         from artkg.kg.errors import InputError
+        from artkg.models.cloir import INPUTS as CLOIR_INPUTS
 
         if task or unseen_class or unseen_fraction is not None or unseen_mode or gnn or layers or hidden:
             raise InputError("--task, --unseen-*, --gnn, --layers and --hidden are GraphCLIP options; cloir has no "
                              "classes or GNN", "drop them (see `artkg train --help` for the cloir options)")
-        _train_cloir(graph_dir, out, config, features=features, sampling=sampling, n=n, negatives=negatives,
+        if features in CLOIR_INPUTS:
+            raise InputError(f"--features {features} names an input kind; for cloir that is --inputs {features}",
+                             f"pass --inputs {features} (--features names an image feature folder or encoder)")
+        _train_cloir(graph_dir, out, config, inputs=inputs, image_features=features, sampling=sampling, n=n,
+                     negatives=negatives,
                      split=split, hops=hops, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
                      threads=threads, as_json=as_json, quiet=quiet)
         return
@@ -313,10 +323,10 @@ def train(
 
         raise InputError(f"--split {split} is a cloir split; {model} takes --split published (or fractions in "
                          "the config)", "drop it, or use --split published")
-    if any(v is not None for v in (sampling, n, negatives, hops)):
+    if any(v is not None for v in (sampling, n, negatives, hops, inputs)):
         from artkg.kg.errors import InputError
 
-        raise InputError("--sampling, --n, --negatives and --hops are cloir options",
+        raise InputError("--inputs, --sampling, --n, --negatives and --hops are cloir options",
                          f"drop them, or train cloir (`artkg train cloir {graph_dir} …`)")
     base = TrainConfig.from_file(config) if config else TrainConfig()
     changes: dict = {"model": model}
@@ -357,6 +367,15 @@ def _cloir_metrics_text(metrics: dict) -> list[str]:
             lines.append(f"  {variant:<9} {d.replace('_', ' '):<9} {ps}  MRR {values['MRR']:.3f}  "
                          f"(queries {values['queries']}, chance P {values['chance']:.3f}, {m['metric']})")
     return lines
+
+
+def _renamed_inputs(old: Optional[str]) -> None:
+    """``--features`` once chose the input kind of artwork ranking; that is ``--inputs`` now."""
+    if old is not None:
+        from artkg.kg.errors import InputError
+
+        raise InputError(f"--features {old}: the input kind is --inputs now (image, text or image+text)",
+                         f"pass --inputs {old}")
 
 
 def _train_cloir(graph_dir: Path, out: Path, config: Optional[Path], as_json: bool, quiet: bool, **flags) -> None:
@@ -441,7 +460,9 @@ def index_build(
     graph_dir: Path = typer.Argument(..., help="A graph directory with features (`artkg features`)."),
     out: Path = typer.Option(..., "--out", "-o", help="The index directory to write."),
     run: Optional[Path] = typer.Option(None, "--run", help="Index this CLOIR run's embedding (default: raw features)."),
-    features: str = typer.Option("image", "--features", help="Without --run: image, text or image+text."),
+    inputs: str = typer.Option("image", "--inputs", help="Without --run: index image, text or image+text "
+                                                          "features."),
+    old_features: Optional[str] = typer.Option(None, "--features", hidden=True, help="Renamed --inputs."),
     kind: str = typer.Option("flat", "--kind", help="flat (exact), hnsw or ivf (see `artkg ls`)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="l2, ip or cosine (default: cosine for raw "
                                                                  "features, l2 for a CLOIR run)."),
@@ -455,7 +476,8 @@ def index_build(
     from artkg.retrieval.query import build_artwork_index
 
     setup_logging(quiet=True)
-    report = build_artwork_index(load_graph(graph_dir), out, run=run, features=features, kind=kind,
+    _renamed_inputs(old_features)
+    report = build_artwork_index(load_graph(graph_dir), out, run=run, features=inputs, kind=kind,
                                  kind_kwargs=_json_kwargs(kind_kwargs, "--kind-kwargs"), metric=metric)
     emit(report, as_json, lambda r: f"{r['kind']} index of {r['vectors']:,} {r['dim']}-d vectors "
                                     f"({r['metric']}) written to {r['index']}")

@@ -33,7 +33,7 @@ PAPER = {"batch_size": 32, "lr": 5e-4, "epochs": 30, "patience": 10}
 def command(world: Path, sampling: str, n: int, split: str, seed: int, schedule: dict) -> str:
     extra = "" if schedule == PAPER else (f" --batch-size {schedule['batch_size']} --lr {schedule['lr']} "
                                           f"--epochs {schedule['epochs']}")
-    return (f"artkg train cloir {world} --features image --sampling {sampling} --n {n} --split {split} "
+    return (f"artkg train cloir {world} --inputs image --sampling {sampling} --n {n} --split {split} "
             f"--seed {seed}{extra} --out runs/cloir-{sampling}-{n}-{split}-{seed}")
 
 
@@ -44,7 +44,7 @@ def run_one(world: str, sampling: str, n: int, split: str, seed: int, schedule: 
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    config = {"features": "image", "sampling": sampling, "n": n, "split": split, "seed": seed, **schedule}
+    config = {"inputs": "image", "sampling": sampling, "n": n, "split": split, "seed": seed, **schedule}
     result = train_cloir(world, config, progress=False)
     return {"sampling": sampling, "n": n, "split": split, "seed": seed, "metrics": result.metrics,
             "command": command(Path(world), sampling, n, split, seed, schedule),

@@ -27,9 +27,12 @@ def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run
 
         run_config, head, _ = load_cloir_run(run)
         check_run_graph(run_config, graph, run, "pass the graph the run was trained on")
-        if run_config["train"]["features"] != "image":
-            raise InputError(f"the run {run} embeds {run_config['train']['features']} features; a heatmap needs an "
-                             "image-only embedding", "explain a run trained with --features image, or drop --run")
+        from artkg.models.cloir import CloirConfig
+
+        inputs = CloirConfig.from_dict(run_config["train"]).inputs  # older runs say "features"
+        if inputs != "image":
+            raise InputError(f"the run {run} embeds {inputs} features; a heatmap needs an "
+                             "image-only embedding", "explain a run trained with --inputs image, or drop --run")
         record = run_config["features"]["image"]
     else:
         record = feature_meta(graph.root, "image")

@@ -9,6 +9,7 @@ patience 10, seed 42 — the paper's setting is the default :class:`CloirConfig`
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -30,8 +31,8 @@ INPUTS = ("image", "text", "image+text")
 class CloirConfig(JsonOptions):
     """Every choice of a CLOIR run; ``config.json`` of the run holds it under ``"train"``."""
 
-    features: str = "image"  # image | text | image+text
-    image_features: Optional[str] = None  # feature folder / encoder name (latest if None)
+    inputs: str = "image"  # what the MLP reads: image | text | image+text (`--inputs`)
+    image_features: Optional[str] = None  # feature folder / encoder name (latest if None; `--features`)
     text_features: Optional[str] = None
     hops: int = 1
     sampling: str = "random"  # positive sampler: random | similarity
@@ -56,12 +57,25 @@ class CloirConfig(JsonOptions):
     device: str = "auto"
     threads: Optional[int] = None
 
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "the config"):
+        """Runs and configs written before ``inputs`` existed named the input kind ``features``."""
+        if "features" in d:
+            d = dict(d)
+            legacy = d.pop("features")
+            if legacy not in INPUTS:
+                raise InputError(f"'features' in {where} is {legacy!r}: for CLOIR the input kind is 'inputs' "
+                                 f"({', '.join(INPUTS)}) and the image feature folder 'image_features'",
+                                 f"write \"image_features\": {json.dumps(legacy)} (or \"inputs\") instead")
+            d.setdefault("inputs", legacy)
+        return super().from_dict(d, where)
+
     def validate(self) -> None:
         from artkg.models.triplets import SPLITS, negative_sampler_resolver, positive_sampler_resolver
 
         self.split = str(self.split).replace("-", "_")  # leave-out-agents reads as leave_out_agents
-        if self.features not in INPUTS:
-            raise InputError(f"unknown CLOIR input {self.features!r}", f"choose one of {', '.join(INPUTS)}")
+        if self.inputs not in INPUTS:
+            raise InputError(f"unknown CLOIR input {self.inputs!r}", f"choose one of {', '.join(INPUTS)}")
         if self.split not in SPLITS:
             raise InputError(f"unknown split {self.split!r}", f"choose one of {', '.join(SPLITS)}")
         for name, resolver in (("sampling", positive_sampler_resolver), ("negatives", negative_sampler_resolver)):

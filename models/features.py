@@ -88,6 +88,11 @@ def extract_features(graph_dir: str | Path,
     return {"graph": str(graph.root), "cached": all(r["cached"] for r in results), "features": results}
 
 
+def feature_record(meta: dict) -> dict:
+    """What a run records of the feature folder it read (``meta.json`` plus its ``key``)."""
+    return {k: meta.get(k) for k in ("key", "kind", "encoder", "encoder_kwargs", "cache_key", "dim")}
+
+
 def list_features(graph_dir: str | Path) -> list[dict]:
     """Every feature folder's ``meta.json`` (plus ``key``: the folder name, and ``path``), oldest first."""
     root = Path(graph_dir) / FEATURES

@@ -65,9 +65,11 @@ def save_run(out: str | Path, result) -> Path:
     write_json(out / METRICS, result.metrics)
     write_json(out / HISTORY, result.history, indent=None)
     graph = data.graph
-    features = {"image": _feature_record(data.feature_meta)}
+    from artkg.models.features import feature_record
+
+    features = {"image": feature_record(data.feature_meta)}
     if getattr(data, "text_meta", None):
-        features["text"] = _feature_record(data.text_meta)
+        features["text"] = feature_record(data.text_meta)
     config = {
         "artkg_version": __version__,
         "format_version": FORMAT_VERSION,
@@ -95,10 +97,6 @@ def check_out(out: str | Path) -> Path:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / CONFIG).exists())):
         raise InputError(f"{out} exists and is not a run directory", "choose another --out (or an empty folder)")
     return out
-
-
-def _feature_record(meta: dict) -> dict:
-    return {k: meta.get(k) for k in ("key", "kind", "encoder", "encoder_kwargs", "cache_key", "dim")}
 
 
 def _jsonable(value):

@@ -68,7 +68,7 @@ def train_cloir(graph_dir: str | Path, config: CloirConfig | dict | str | Path |
         from artkg.models.published import read_published
 
         read_published(graph)
-    features, mask, record = input_features(graph, config.features, config.image_features, config.text_features)
+    features, mask, record = input_features(graph, config.inputs, config.image_features, config.text_features)
     creator = artwork_creators(graph)
     if config.split == "published":
         from artkg.models.published import published_artwork_split
@@ -192,7 +192,7 @@ def run_features(config: dict, graph) -> tuple[torch.Tensor, torch.Tensor]:
     """The run's input features, checked to be the ones it was trained on."""
     train = CloirConfig.from_dict(config["train"])
     recorded = config["features"]
-    features, mask, record = input_features(graph, train.features, recorded.get("image", {}).get("key"),
+    features, mask, record = input_features(graph, train.inputs, recorded.get("image", {}).get("key"),
                                             recorded.get("text", {}).get("key"))  # the folders it trained on
     for kind in ("image", "text"):
         if kind in config["features"] and record.get(kind, {}).get("cache_key") != config["features"][kind]["cache_key"]:

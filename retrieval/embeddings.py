@@ -1,6 +1,6 @@
 """Artwork vectors to retrieve with: a graph's input features, or a trained CLOIR model's embedding.
 
-Inputs (``CloirConfig.features``):
+Inputs (``CloirConfig.inputs``, ``--inputs``):
 
 - ``image``: the artwork image features of ``artkg features``;
 - ``text``: the mean text feature of the artwork's metadata neighbours (genre, movement, style,
@@ -12,7 +12,6 @@ An artwork without an image feature (or without any metadata neighbour, for ``te
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from artkg.kg.errors import InputError
@@ -21,7 +20,7 @@ from artkg.kg.errors import InputError
 def input_features(graph, inputs: str = "image", image_key: str | None = None,
                    text_key: str | None = None) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """``(features [N_artworks, d], usable mask [N_artworks], record)`` for ``inputs``."""
-    from artkg.models.features import feature_meta, load_features
+    from artkg.models.features import feature_meta, feature_record, load_features
 
     parts, masks, record = [], [], {"inputs": inputs}
     if inputs not in ("image", "text", "image+text"):
@@ -31,14 +30,14 @@ def input_features(graph, inputs: str = "image", image_key: str | None = None,
         feats, mask = load_features(graph.root, "image", meta["key"])
         parts.append(feats.float())
         masks.append(mask.bool())
-        record["image"] = _record(meta)
+        record["image"] = feature_record(meta)
     if "text" in inputs:
         meta = feature_meta(graph.root, "text", text_key)
         text = load_features(graph.root, "text", meta["key"])
         feats, mask = artwork_context_text(graph, text)
         parts.append(feats)
         masks.append(mask)
-        record["text"] = _record(meta)
+        record["text"] = feature_record(meta)
     if len(parts) > 1:
         parts = [torch.nn.functional.normalize(p, dim=1) for p in parts]
     mask = masks[0]
@@ -69,11 +68,3 @@ def artwork_context_text(graph, text: dict[str, torch.Tensor]) -> tuple[torch.Te
     total[mask] /= count[mask, None]
     return total, mask
 
-
-def _record(meta: dict) -> dict:
-    return {k: meta.get(k) for k in ("key", "kind", "encoder", "encoder_kwargs", "cache_key", "dim")}
-
-
-def embed(model, features: torch.Tensor) -> np.ndarray:
-    """A trained model's embedding of every row of ``features`` as float32 numpy."""
-    return model.embed(features).numpy().astype(np.float32)

@@ -272,8 +272,19 @@ def test_training_triplets_never_touch_held_out_works_or_artists(world, monkeypa
 
 def test_text_and_concatenated_inputs_train(world):
     for inputs in ("text", "image+text"):
-        result = train_cloir(world, {**FAST, "epochs": 1, "features": inputs}, progress=False)
+        result = train_cloir(world, {**FAST, "epochs": 1, "inputs": inputs}, progress=False)
         assert result.metrics["model"]["degree_1"]["queries"] > 0
+        assert result.config.inputs == inputs
+
+
+def test_inputs_and_feature_folders_have_distinct_names():
+    # Runs written before `inputs` existed called the input kind `features`: they still load.
+    assert CloirConfig.from_dict({"features": "image+text"}).inputs == "image+text"
+    assert CloirConfig.from_dict({"image_features": "efficientnet_lite"}).inputs == "image"
+    with pytest.raises(InputError, match="'inputs'.*'image_features'"):
+        CloirConfig.from_dict({"features": "efficientnet_lite"})
+    with pytest.raises(InputError, match="unknown CLOIR input"):
+        CloirConfig.from_dict({"inputs": "pixels"})
 
 
 def test_object_influence_query_paths_and_time_filter(world, run_dir):
@@ -348,11 +359,13 @@ def artkg_cli(*args) -> subprocess.CompletedProcess:
 
 def test_cli_train_eval_index_influence(world, tmp_path):
     run = tmp_path / "run"
-    r = artkg_cli("train", "cloir", world, "--features", "image", "--sampling", "random", "--n", "5",
+    r = artkg_cli("train", "cloir", world, "--inputs", "image", "--features", "efficientnet_lite",
+                  "--sampling", "random", "--n", "5",
                   "--split", "leave_out_agents", "--epochs", "1", "--threads", "1", "--out", run, "--json", "-q")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["model"] == "cloir" and report["metrics"]["split"]["kind"] == "leave_out_agents"
+    assert json.loads((run / "config.json").read_text())["train"]["image_features"] == "efficientnet_lite"
     r = artkg_cli("eval", run, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["matches_saved"] is True
@@ -377,6 +390,18 @@ def test_cli_train_eval_index_influence(world, tmp_path):
     assert r.returncode == 2 and "unknown split" in r.stderr
     r = artkg_cli("train", "graphclip", world, "--sampling", "random", "--out", tmp_path / "bad2")
     assert r.returncode == 2 and "cloir options" in r.stderr
+    r = artkg_cli("train", "graphclip", world, "--inputs", "text", "--out", tmp_path / "bad3")
+    assert r.returncode == 2 and "cloir options" in r.stderr
+    # The old use of --features (an input kind) is a one-line error that names the new option.
+    r = artkg_cli("train", "cloir", world, "--features", "image+text", "--out", tmp_path / "bad4")
+    assert r.returncode == 2 and "--inputs image+text" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    for args in (("influence", world, "--artwork", art, "--features", "text"),
+                 ("index", "build", world, "--features", "text", "--out", tmp_path / "bad5")):
+        r = artkg_cli(*args)
+        assert r.returncode == 2 and "pass --inputs text" in r.stderr, args
+    r = artkg_cli("influence", world, "--artwork", art, "--inputs", "text", "--k", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["ranking"]["features"] == "text"
 
 
 def test_similarity_heatmaps_for_candidates(world, tmp_path):
