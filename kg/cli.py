@@ -23,6 +23,10 @@ JsonOption = typer.Option(False, "--json", help="Print the manifest as JSON inst
 VerboseOption = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr (-vv: queries).")
 QuietOption = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr.")
 NoStoreOption = typer.Option(False, "--no-store", help="Skip the Oxigraph store (graph.nt and the tensors only).")
+KeepIdsOption = typer.Option(
+    None, "--keep-ids/--new-ids",
+    help="Rebuilding into a directory that holds a graph: keep its node ids and append new nodes, so runs, "
+         "indexes and features stay valid (default: when possible), or number every node afresh.")
 
 
 def _summary(manifest: dict) -> str:
@@ -30,6 +34,15 @@ def _summary(manifest: dict) -> str:
     nodes = ", ".join(f"{n:,} {t}" for t, n in counts["nodes"].items())
     edges = "\n".join(f"  {k.replace('__', ' -', 1).replace('__', '-> ')}: {n:,}" for k, n in counts["edges"].items())
     return f"built {manifest['source']['kind']} graph: {manifest['triples']:,} triples\nnodes: {nodes}\nedges:\n{edges}"
+
+
+def _finish(manifest: dict, as_json: bool, verbose: int, quiet: bool) -> None:
+    """The manifest (or a summary) on stdout, then what the build skipped and why on stderr."""
+    from artkg.kg.graphdir import drop_summary
+
+    emit(manifest, as_json, _summary)
+    if not quiet:
+        typer.echo(drop_summary(manifest, examples=verbose > 0), err=True)
 
 
 @kgbuild_app.command(epilog="Examples:\n\n  kgbuild wikidata Q5582 \"Paul Cézanne\" --hops 2 --out vangogh\n\n"
@@ -51,6 +64,7 @@ def wikidata(
     timeout: float = typer.Option(65.0, "--timeout", help="Seconds per query (Wikidata stops queries at 60 s)."),
     tries: int = typer.Option(6, "--tries", help="Attempts per query (429/503/time-outs are retried)."),
     no_store: bool = NoStoreOption,
+    keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
     verbose: int = VerboseOption,
     quiet: bool = QuietOption,
@@ -65,8 +79,8 @@ def wikidata(
                             languages=tuple(lang), batch_size=batch_size, references=not no_references,
                             offline=offline, timeout=timeout, max_tries=tries)
     manifest = build_graph("wikidata", out, seeds=all_seeds, config=config, progress=not quiet,
-                           build_store=not no_store)
-    emit(manifest, as_json, _summary)
+                           build_store=not no_store, keep_ids=keep_ids)
+    _finish(manifest, as_json, verbose, quiet)
 
 
 @kgbuild_app.command(epilog="Example:\n\n  kgbuild rdf paintings.ttl --out paintings")
@@ -76,6 +90,7 @@ def rdf(
     out: Path = OutOption,
     fmt: Optional[str] = typer.Option(None, "--format", help="nt | turtle | nquads | trig | xml (default: from the extension)."),
     no_store: bool = NoStoreOption,
+    keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
     verbose: int = VerboseOption,
     quiet: bool = QuietOption,
@@ -84,7 +99,8 @@ def rdf(
     from artkg.kg.builders import build_graph
 
     setup_logging(verbose, quiet)
-    emit(build_graph("rdf", out, path=file, fmt=fmt, build_store=not no_store), as_json, _summary)
+    _finish(build_graph("rdf", out, path=file, fmt=fmt, build_store=not no_store, keep_ids=keep_ids),
+            as_json, verbose, quiet)
 
 
 @kgbuild_app.command(epilog="Example:\n\n  kgbuild wikiart ../shared/data/wikiart/artgan --out wikiart")
@@ -93,6 +109,7 @@ def wikiart(
     directory: Path = typer.Argument(..., help="Folder of the ArtGAN WikiArt split files (style_train.csv, genre_class.txt …)."),
     out: Path = OutOption,
     no_store: bool = NoStoreOption,
+    keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
     verbose: int = VerboseOption,
     quiet: bool = QuietOption,
@@ -101,7 +118,8 @@ def wikiart(
     from artkg.kg.builders import build_graph
 
     setup_logging(verbose, quiet)
-    emit(build_graph("wikiart", out, path=directory, build_store=not no_store), as_json, _summary)
+    _finish(build_graph("wikiart", out, path=directory, build_store=not no_store, keep_ids=keep_ids),
+            as_json, verbose, quiet)
 
 
 @kgbuild_app.command(epilog="Example:\n\n  kgbuild artgraph artgraph-raw/ --out artgraph")
@@ -110,6 +128,7 @@ def artgraph(
     directory: Path = typer.Argument(..., help="ArtGraph OGB-style export: mapping/ and raw/relations/."),
     out: Path = OutOption,
     no_store: bool = NoStoreOption,
+    keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
     verbose: int = VerboseOption,
     quiet: bool = QuietOption,
@@ -118,7 +137,8 @@ def artgraph(
     from artkg.kg.builders import build_graph
 
     setup_logging(verbose, quiet)
-    emit(build_graph("artgraph", out, path=directory, build_store=not no_store), as_json, _summary)
+    _finish(build_graph("artgraph", out, path=directory, build_store=not no_store, keep_ids=keep_ids),
+            as_json, verbose, quiet)
 
 
 @kgbuild_app.command(epilog="Example:\n\n  kgbuild synth --artists 300 --seed 0 --out world")
@@ -131,6 +151,7 @@ def synth(
     works_per_artist: float = typer.Option(10.0, "--works-per-artist", help="Mean artworks per artist."),
     no_images: bool = typer.Option(False, "--no-images", help="Skip rendering images."),
     no_store: bool = NoStoreOption,
+    keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
     verbose: int = VerboseOption,
     quiet: bool = QuietOption,
@@ -143,8 +164,8 @@ def synth(
         raise typer.BadParameter("the world needs more than 5 artists", param_hint="--artists")
     manifest = build_graph("synth", out, artists=artists, seed=seed, image_size=image_size,
                            works_per_artist=works_per_artist, images=not no_images, progress=not quiet,
-                           build_store=not no_store)
-    emit(manifest, as_json, _summary)
+                           build_store=not no_store, keep_ids=keep_ids)
+    _finish(manifest, as_json, verbose, quiet)
 
 
 def main() -> None:  # pragma: no cover - console entry point

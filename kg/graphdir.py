@@ -18,7 +18,6 @@ last, so a directory without it is an unfinished build (its ``raw/`` cache is ke
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import shutil
@@ -33,6 +32,7 @@ from artkg._version import __version__
 from artkg.kg import schema as S
 from artkg.kg.atomic import replace_dir, write_json
 from artkg.kg.errors import InputError
+from artkg.kg.ids import extend_id_map, id_map_hash, id_map_hashes, previous_id_map, why_not_extendable
 from artkg.kg.process import ProcessedGraph, process_ntriples
 from artkg.kg.triples import TripleSet
 
@@ -79,8 +79,15 @@ class GraphDir:
 
     def finalize(self, triples: TripleSet, *, source: dict, queries: list[str] | None = None,
                  extra: dict | None = None, build_store: bool = True,
-                 languages: tuple[str, ...] = ("en",), parts: dict[str, Path | None] | None = None) -> dict:
+                 languages: tuple[str, ...] = ("en",), parts: dict[str, Path | None] | None = None,
+                 keep_ids: bool | None = None, dropped: dict | None = None) -> dict:
         """Write graph.nt, the store and the processed graph atomically, then the manifest.
+
+        ``keep_ids``: keep the id map of the graph already in the directory and append new nodes
+        (``None``, the default: when it can be extended; ``True``: or stop; ``False``: sorted ids).
+        ``dropped`` maps a reason to what the builder left out for it (a list, a count, or a
+        ``(count, examples)`` pair); the manifest's ``dropped`` gathers it with the processing's
+        skips and the isolated nodes.
 
         ``parts`` maps names in the directory to files or folders a builder staged elsewhere (``None``:
         remove that name); they are moved into place with the derived parts, only once all of them
@@ -92,6 +99,9 @@ class GraphDir:
         t0 = time.perf_counter()
         if self.staging.exists():
             shutil.rmtree(self.staging)
+        previous = previous_id_map(self.root) if keep_ids is not False else None
+        history: list[str] = []
+        renumbered = None
         self.staging.mkdir(parents=True)
         nt = self.staging / "graph.nt"
         try:
@@ -101,6 +111,20 @@ class GraphDir:
                 where = f" in {source['path']}" if source.get("path") else ""
                 raise InputError(f"no triple{where} matched the artkg schema (no artist, artwork or class node)",
                                  "the input must use the Wikidata vocabulary (wdt:P170, wdt:P737 …); see `artkg schema`")
+            if previous is not None:
+                old_map, old_manifest = previous
+                renumbered = why_not_extendable(graph.nodes, old_map)
+                if renumbered is None:
+                    extend_id_map(graph, old_map)
+                    same = old_manifest.get("id_map_hash") == id_map_hash(graph.nodes)
+                    history = list(old_manifest.get("id_map_history", [])) if same else id_map_hashes(old_manifest)
+                elif keep_ids:
+                    raise InputError(f"cannot keep the node ids of the graph in {self.root}: {renumbered}",
+                                     "rebuild with --new-ids (its runs, indexes and features then need redoing), "
+                                     "or build into another --out")
+                else:
+                    log.warning("node ids renumbered: %s (runs, indexes and features of the earlier build no "
+                                "longer match)", renumbered)
             save_processed(graph, self.staging / "processed")
             if build_store:
                 store = ox.Store(str(self.staging / "store"))
@@ -143,6 +167,8 @@ class GraphDir:
             "counts": graph.counts(),
             "skipped": graph.skipped,
             "id_map_hash": id_map_hash(graph.nodes),
+            "id_map_history": history,
+            "dropped": drop_report(graph, dropped, renumbered),
             "store": build_store,
             **(extra or {}),
         }
@@ -158,14 +184,56 @@ def _source_name(source: dict) -> str:
     return f"{kind}:{where}" if where else kind
 
 
-def id_map_hash(nodes: dict[str, list[str]]) -> str:
-    """Hash of the IRI ↔ index maps: indices built on another graph are detected by it."""
-    h = hashlib.sha256()
-    for t in sorted(nodes):
-        h.update(t.encode() + b"\0")
-        for iri in nodes[t]:
-            h.update(iri.encode() + b"\n")
-    return h.hexdigest()[:20]
+EXAMPLES = 5
+
+
+def drop_report(graph: ProcessedGraph, dropped: dict[str, list | int] | None = None,
+                renumbered: str | None = None) -> dict[str, dict]:
+    """What a build left out and why: ``{reason: {"count": n, "examples": [...]}}``.
+
+    The processing's skips (triples outside the schema, edges whose ends have the wrong types),
+    what the builder reports (``dropped``), and the nodes left without any edge — e.g. the ends
+    of skipped edges, which stay nodes but connect to nothing.
+    """
+    report: dict[str, dict] = {}
+    for reason, n in graph.skipped.items():
+        report[reason] = {"count": int(n), "examples": []}
+    for reason, what in (dropped or {}).items():
+        if isinstance(what, tuple):  # (count, examples)
+            count, examples = what
+        elif isinstance(what, int):
+            count, examples = what, []
+        else:
+            count, examples = len(what), list(what)
+        if count:
+            report[reason] = {"count": int(count), "examples": [str(x) for x in examples[:EXAMPLES]]}
+    for t, iris in graph.nodes.items():
+        linked = np.zeros(len(iris), dtype=bool)
+        for (src, _, dst), index in graph.edges.items():
+            if src == t:
+                linked[index[0]] = True
+            if dst == t:
+                linked[index[1]] = True
+        isolated = np.flatnonzero(~linked)
+        if len(isolated) and graph.edges:
+            report[f"{t} nodes without any edge (e.g. the end of a skipped edge)"] = {
+                "count": int(len(isolated)), "examples": [iris[i] for i in isolated[:EXAMPLES].tolist()]}
+    if renumbered:
+        report["node ids renumbered (the earlier id map could not be extended)"] = {"count": 1, "examples": [renumbered]}
+    return report
+
+
+def drop_summary(manifest: dict, examples: bool = False) -> str:
+    """A short text of the manifest's ``dropped`` (with up to five examples each when asked)."""
+    dropped = manifest.get("dropped") or {}
+    if not dropped:
+        return "nothing was skipped"
+    lines = ["skipped" + ("" if examples else " (-v lists examples)") + ":"]
+    for reason, entry in sorted(dropped.items(), key=lambda kv: -kv[1]["count"]):
+        lines.append(f"  {entry['count']:>9,}  {reason}")
+        if examples:
+            lines += [f"             e.g. {x}" for x in entry.get("examples", [])]
+    return "\n".join(lines)
 
 
 def save_processed(graph: ProcessedGraph, out: Path) -> None:

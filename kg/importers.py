@@ -278,6 +278,13 @@ def _read_mapping(path: Path) -> dict[int, str]:
         raise InputError(f"{path} is not an OGB mapping file (`ent idx,ent name`)", "check the ArtGraph export") from None
 
 
+def _count_rows(path: Path) -> int:
+    if not path.is_file():
+        return 0
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
 def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
     """Triples from an ArtGraph OGB-style raw export, plus its artwork splits when present."""
     directory = Path(directory)
@@ -296,7 +303,7 @@ def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
         return _iri(ARTGRAPH_NS, ARTGRAPH_TYPES.get(ag_type, ag_type), names[ag_type][idx])
 
     triples = TripleSet()
-    skipped: Counter = Counter()
+    skipped: Counter = Counter()  # relation folder -> edge rows left out
     for rel_dir in sorted(p for p in relations_dir.iterdir() if p.is_dir()):
         parts = rel_dir.name.split("___")
         if len(parts) != 3:
@@ -304,7 +311,7 @@ def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
         src, rel, dst = (p.lower() for p in parts)
         mapped = _artgraph_predicate(src, rel, dst)
         if mapped is None or src not in names or dst not in names:
-            skipped[rel_dir.name] += 1
+            skipped[rel_dir.name] = _count_rows(rel_dir / "edge.csv")
             continue
         predicate, reverse = mapped
         pred_node = ox.NamedNode(predicate)
@@ -329,6 +336,7 @@ def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
     if skipped:
         log.warning("skipped ArtGraph relations outside the artkg schema: %s", ", ".join(sorted(skipped)))
     splits = {}
+    missing: list[str] = []  # split rows whose artwork is not in the mapping
     if "artwork" in names:
         by_name = {name: node("artwork", idx).value for idx, name in names["artwork"].items()}
         for split in ("train", "valid", "test"):
@@ -337,8 +345,9 @@ def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
             by_names, by_ids = directory / "split" / f"{split}.csv", directory / "raw" / "split" / "artwork" / f"{split}.csv"
             if by_names.is_file():
                 with open(by_names, encoding="utf-8", newline="") as fh:
-                    rows = [r for r in csv.reader(fh) if r]
+                    rows = [r for r in csv.reader(fh) if r and not (len(r) > 1 and not r[0].strip())]  # header ",0"
                 members = [by_name[r[-1]] for r in rows if r[-1] in by_name]
+                missing += [f"{split}: {r[-1]}" for r in rows if r[-1] not in by_name]
             elif by_ids.is_file():
                 with open(by_ids, encoding="utf-8", newline="") as fh:
                     rows = [r for r in csv.reader(fh) if r and r[0].strip()]
@@ -350,4 +359,7 @@ def artgraph_triples(directory: str | Path) -> tuple[TripleSet, dict]:
             else:
                 continue
             splits.setdefault("artwork", {})[split] = sorted(set(members))
-    return triples, {"splits": splits, "skipped_relations": sorted(skipped)}
+    dropped = {"ArtGraph split rows whose artwork is not in mapping/artwork_entidx2name.csv": missing,
+               "ArtGraph edges in relations outside the artkg schema":
+                   (sum(skipped.values()), [f"{name}: {n:,} edges" for name, n in sorted(skipped.items())])}
+    return triples, {"splits": splits, "skipped_relations": sorted(skipped), "dropped": dropped}

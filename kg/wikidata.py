@@ -22,7 +22,7 @@ from artkg.kg.influence import Direction
 from artkg.kg.sparql import (QID, QueryTimeout, SparqlClient, WIKIDATA_ENDPOINT, binding_rows, sparql_iri,
                               sparql_string, values_block)
 from artkg.kg.triples import TripleSet, term_from_binding
-from artkg.kg.wikidata_statements import DATE_PROPS, StatementsMixin, is_unknown
+from artkg.kg.wikidata_statements import DATE_PROPS, UNKNOWN_DROPPED, StatementsMixin, is_unknown
 
 log = logging.getLogger("artkg")
 
@@ -95,6 +95,7 @@ class WikidataCrawler(StatementsMixin):
         self._class_parents: dict[str, set[str]] = {}
         self.unknown_count = 0
         self.timeout_splits = 0
+        self.dropped: dict[str, list[str]] = {}  # reason -> query results left out (the build summary)
 
     # ------------------------------------------------------------ driving
     def crawl(self, seeds: Iterable[str]) -> CrawlResult:
@@ -258,6 +259,7 @@ class WikidataCrawler(StatementsMixin):
         found = []
         for r in rows:
             if is_unknown(r["a"]):
+                self.dropped.setdefault(UNKNOWN_DROPPED, []).append(f"(unknown) P737 {r['b']['value']}")
                 continue
             if is_unknown(r["b"]):  # an unknown influencer: no node, but recorded on the artist
                 self.record_unknown(r["a"], S.WDT + "P737")

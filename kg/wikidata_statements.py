@@ -25,6 +25,7 @@ from artkg.kg.triples import term_from_binding
 log = logging.getLogger("artkg")
 
 DATE_PROPS = ("P569", "P570", "P571")
+UNKNOWN_DROPPED = "unknown values in query results (blank node or skolem IRI): no node made"
 _RANK_ORDER = {S.PREFERRED_RANK: 0, S.NORMAL_RANK: 1}
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 BEST_RANK_FILTER = (  # the statement is of its property's best rank (no rank: treated as normal)
@@ -48,6 +49,9 @@ class StatementsMixin:
     # ------------------------------------------------------------ unknown values
     def record_unknown(self, subject: dict | str, prop_iri: str) -> None:
         """``<subject> akg:unknownValue <wdt:P…>`` where an unknown value matters (death, creator …)."""
+        if hasattr(self, "dropped"):
+            subj = subject["value"] if isinstance(subject, dict) else subject
+            self.dropped.setdefault(UNKNOWN_DROPPED, []).append(f"{subj} {S.local_name(prop_iri)} (unknown)")
         if prop_iri in S.UNKNOWN_ATTRS:
             subj = term_from_binding(subject) if isinstance(subject, dict) else ox.NamedNode(subject)
             self.triples.add(subj, S.UNKNOWN_VALUE, ox.NamedNode(prop_iri))

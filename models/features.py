@@ -117,11 +117,20 @@ def load_features(graph_dir: str | Path, kind: str = "image", key: str | None = 
     """
     meta = feature_meta(graph_dir, kind, key)
     folder = Path(meta["path"])
+    counts = meta.get("graph_counts", {})  # nodes of a rebuild that kept the ids and appended nodes
     if kind == "image":
         feats = _load_array(folder / "artwork.npy")
         mask = _load_array(folder / "artwork_mask.npy")
+        feats, mask = _pad_rows(feats, counts.get("artwork")), _pad_rows(mask, counts.get("artwork"))
         return torch.from_numpy(feats), torch.from_numpy(mask)
-    return {t: torch.from_numpy(_load_array(folder / f"{t}.npy")) for t in meta["node_types"]}
+    return {t: torch.from_numpy(_pad_rows(_load_array(folder / f"{t}.npy"), counts.get(t))) for t in meta["node_types"]}
+
+
+def _pad_rows(array: np.ndarray, rows: int | None) -> np.ndarray:
+    """Zero rows (mask False) for the nodes a rebuild appended after these features were computed."""
+    if rows is None or rows <= len(array):
+        return array
+    return np.concatenate([array, np.zeros((rows - len(array),) + array.shape[1:], dtype=array.dtype)])
 
 
 def feature_meta(graph_dir: str | Path, kind: str = "image", key: str | None = None) -> dict:
@@ -142,10 +151,12 @@ def feature_meta(graph_dir: str | Path, kind: str = "image", key: str | None = N
         raise NotFoundError(f"no complete {wanted} in {graph_dir} (available: {have})",
                             f"compute them with `artkg features {graph_dir}`")
     meta = metas[-1]
-    if meta.get("id_map_hash") != manifest.get("id_map_hash"):
+    from artkg.kg.ids import id_map_compatible
+
+    if not id_map_compatible(manifest, meta.get("id_map_hash")):
         raise InputError(f"the features in {meta['path']} were computed on an earlier build of this graph",
                          f"rerun `artkg features {graph_dir}` to recompute them")
-    return meta
+    return {**meta, "graph_counts": manifest.get("counts", {}).get("nodes", {})}
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:

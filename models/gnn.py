@@ -62,6 +62,18 @@ class HeteroGNN(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.ModuleDict({t: nn.Linear(hidden, self.out_dim) for t in self.node_types})
 
+    @torch.no_grad()
+    def grow_embeddings(self, num_nodes: dict[str, int]) -> None:
+        """Room for nodes a rebuild appended after training (``kgbuild --keep-ids``): each new node
+        of a feature-less type starts from the mean of the trained embeddings; the others keep theirs."""
+        for t, layer in self.inputs.items():
+            n = num_nodes.get(t, 0)
+            if isinstance(layer, nn.Embedding) and n > layer.num_embeddings:
+                extra = layer.weight.mean(0, keepdim=True).expand(n - layer.num_embeddings, -1)
+                grown = nn.Embedding(n, layer.embedding_dim).to(layer.weight.device, layer.weight.dtype)
+                grown.weight.copy_(torch.cat([layer.weight, extra]))
+                self.inputs[t] = grown
+
     def make_conv(self, hidden: int) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError
 

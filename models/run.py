@@ -171,8 +171,11 @@ def run_graph(config: dict, graph_dir: str | Path | None = None, run_path: str |
 
 def check_run_graph(config: dict, graph, run_path: str | Path = "the run",
                     fix: str = "pass the original graph directory with --graph"):
-    """``graph`` if it is the one the run was trained on (same id-map hash), else a clear error."""
-    if graph.manifest.get("id_map_hash") != config["graph"]["id_map_hash"]:
+    """``graph`` if it is the one the run was trained on (same id-map hash, or a rebuild that kept its
+    ids and appended nodes), else a clear error."""
+    from artkg.kg.ids import id_map_compatible
+
+    if not id_map_compatible(graph.manifest, config["graph"]["id_map_hash"]):
         raise InputError(f"the graph at {graph.root} is not the one {run_path} was trained on (its ids differ)", fix)
     return graph
 
@@ -195,9 +198,13 @@ def run_training_data(run: Run, graph):
         text = load_features(graph.root, "text", config["features"]["text"]["key"])
     # Runs written before unseen_mode existed showed the training split's held-out labels (transductive).
     unseen_mode = config["train"].get("unseen_mode", "transductive")
-    return TrainingData(graph, list(config["tasks"]), features, mask, meta, split=run.split, text_features=text,
+    data = TrainingData(graph, list(config["tasks"]), features, mask, meta, split=run.split, text_features=text,
                         class_inputs=train_config.class_inputs, node_inputs=train_config.node_inputs,
                         unseen_mode=unseen_mode)
+    gnn = getattr(run.model, "gnn", None)
+    if hasattr(gnn, "grow_embeddings"):  # a graph rebuilt with --keep-ids may have appended nodes
+        gnn.grow_embeddings(data.num_nodes)
+    return data
 
 
 def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, device: str = "auto",

@@ -364,13 +364,15 @@ def read_meta(path: str | Path) -> dict:
     return meta
 
 
-def load_index(path: str | Path, expected_id_map_hash: str | None = None, device: str = "auto") -> VectorIndex:
-    """Read an index directory; with ``expected_id_map_hash``, refuse one built from another graph."""
+def load_index(path: str | Path, expected_id_map_hash: str | list[str] | None = None, device: str = "auto") -> VectorIndex:
+    """Read an index directory; with ``expected_id_map_hash`` (one hash, or a graph's hash and the
+    earlier ones its id map extends), refuse one built from another graph."""
     path = Path(path)
     meta = read_meta(path)
-    if expected_id_map_hash is not None and meta.get("id_map_hash") != expected_id_map_hash:
+    accepted = [expected_id_map_hash] if isinstance(expected_id_map_hash, str) else expected_id_map_hash
+    if accepted is not None and meta.get("id_map_hash") not in accepted:
         raise InputError(f"the index at {path} was built from another graph (its ids differ: id_map_hash "
-                         f"{meta.get('id_map_hash')} ≠ {expected_id_map_hash})",
+                         f"{meta.get('id_map_hash')} ≠ {' / '.join(accepted)})",
                          "rebuild it with `artkg index build` for this graph")
     if index_resolver.normalize(str(meta["kind"])) not in index_resolver.lookup_dict:
         raise InputError(f"{path / META_FILE} names an unknown index kind {meta['kind']!r}",

@@ -108,7 +108,9 @@ def _saved_gallery(graph, index_dir, run, features, creator, years):
     """A gallery over a saved index; its vectors must come from the same graph and source."""
     from artkg.retrieval.index import load_index
 
-    index = load_index(index_dir, expected_id_map_hash=graph.manifest.get("id_map_hash"))
+    from artkg.kg.ids import id_map_hashes
+
+    index = load_index(index_dir, expected_id_map_hash=id_map_hashes(graph.manifest))
     source = dict(index.source)
     rows = np.asarray(source.pop("artworks", []), dtype=np.int64)
     if run is None and source.get("run"):

@@ -5,6 +5,7 @@ never by artkg itself.
 """
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from urllib.parse import quote
@@ -266,6 +267,15 @@ def test_artgraph_counts(artgraph):
     assert len(e.style) > len(e.artworks)  # some file names sit in two WikiArt style folders
     assert m["skipped_relations"] == ["artwork___auction___auction", "user___rates___artwork"]
     assert m["source"]["kind"] == "artgraph"
+    # what was left out is counted: split rows naming artworks outside the mapping, edges of unknown relations
+    names = []
+    for split in ("test", "valid"):
+        with open(shared("artgraph", f"split_{split}.csv"), encoding="utf-8", newline="") as fh:
+            names += [r[1] for r in csv.reader(fh) if len(r) == 2 and r[0].strip()]
+    missing = m["dropped"]["ArtGraph split rows whose artwork is not in mapping/artwork_entidx2name.csv"]
+    assert missing["count"] == sum(n not in set(e.artworks) for n in names) > 30000
+    assert len(missing["examples"]) == 5
+    assert m["dropped"]["ArtGraph edges in relations outside the artkg schema"]["count"] == 2
 
 
 def test_artgraph_facts(artgraph):

@@ -212,6 +212,8 @@ def test_wikiart_years_from_titles(wikiart):
     # every rejected title year lies outside the artist's life as WikiArt's own page states it
     rejected = [k for k in title_years if np.isnan(year[k])]
     assert 10 <= len(rejected) == wikiart["manifest"]["wikiart"]["rejected_title_years"]
+    dropped = wikiart["manifest"]["dropped"]["title years outside the artist's working life (no year)"]
+    assert dropped["count"] == len(rejected) and len(dropped["examples"]) == 5
     judged = 0
     for k in rejected:
         artist = truth.artists.get(k.split("_", 1)[0])
