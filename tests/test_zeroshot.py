@@ -156,6 +156,10 @@ def test_deleting_held_out_label_triples_changes_nothing_in_strict_mode(world, t
     assert json.loads((run_dir / "config.json").read_text())["train"]["unseen_mode"] == mode
     unseen = result.data.split.unseen_classes["style"]
     iris = {result.data.tasks[0].class_iris[c] for c in unseen}
+    # The calibration's prior comes from the same decision (strict: no held-out label read).
+    prior, source = result.data.visibility.calibration_prior(result.data.tasks[0])
+    assert result.metrics["training"]["calibration"]["style"]["prior"] == round(prior, 4)
+    assert (source == "uniform over classes") == (mode == "strict")
     edited = _without_held_out_labels(world, iris, tmp_path)
     before, original = _logits(run_dir, world)
     after, data = _logits(run_dir, edited)
@@ -169,6 +173,14 @@ def test_deleting_held_out_label_triples_changes_nothing_in_strict_mode(world, t
     if mode == "strict":  # identical predictions, for held-out-class artworks and all the others
         assert torch.equal(before, after)
         assert torch.equal(before[held_out].argmax(1), after[held_out].argmax(1))
+        # `artkg eval` against the edited graph: the works that kept their labels score as saved.
+        exe = Path(sys.executable).parent / "artkg"
+        done = subprocess.run([str(exe), "eval", str(run_dir), "--graph", str(edited), "--json"], capture_output=True,
+                              text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert done.returncode == 0, done.stderr
+        again, saved = json.loads(done.stdout)["style"], result.metrics["style"]
+        assert again["test_seen"]["top1"] == saved["test_seen"]["top1"]
+        assert again["test_seen"]["n"] == saved["test_seen"]["n"] > 0
     else:  # the transductive model read those labels: its outputs move
         assert not torch.allclose(before[held_out], after[held_out])
 
