@@ -24,7 +24,7 @@ import pytest
 
 from artkg.kg import ntriples_reader as proc
 from artkg.kg import schema as S
-from artkg.kg.process import ProcessedGraph, _year, process_ntriples, process_triples
+from artkg.kg.process import ProcessedGraph, _year, process_ntriples, process_triples, year_interval
 
 WD = S.WD
 XSD_DT = "http://www.w3.org/2001/XMLSchema#dateTime"
@@ -531,3 +531,101 @@ def test_long_terms_and_many_languages(tmp_path):
     path = tmp_path / "long.nt"
     path.write_text("".join(line + " .\n" for line in LINES) + "\n".join(lines) + "\n", encoding="utf-8")
     assert_same_graph(process_ntriples(path), _reference_process_ntriples(path))
+
+
+# ------------------------------------------------------------------ Wikidata semantics (issue 13 §1)
+def _process_lines(tmp_path, lines: list[str], **kw) -> ProcessedGraph:
+    path = tmp_path / "g.nt"
+    path.write_text("".join(line + " .\n" for line in lines), encoding="utf-8")
+    return process_ntriples(path, **kw)
+
+
+P31, P279 = wdt("P31"), wdt("P279")
+HUMAN, PAINTING, MOVEMENT = q(5), q(3305213), q(968159)
+
+
+def test_classes_type_entities_before_the_predicate_rules(tmp_path):
+    g = _process_lines(tmp_path, [
+        f"{q(1)} {P31} {HUMAN}", f"{q(2)} {P31} {HUMAN}",
+        f"{q(1)} {wdt('P737')} {q(2)}",
+        f"{q(1)} {wdt('P737')} {q(20)}", f"{q(20)} {P31} {MOVEMENT}",
+        f"{q(20)} {wdt('P571')} {date('1860-01-01T00:00:00Z')}",  # an inception: still a movement
+        f"{q(1)} {wdt('P135')} {q(20)}",
+        f"{q(1)} {wdt('P737')} {q(30)}", f"{q(30)} {P31} {q(900)}", f"{q(900)} {P279} {PAINTING}",
+        f"{q(1)} {wdt('P737')} {q(40)}", f"{q(40)} {P31} {q(901)}",  # a class none of ours
+        f"{q(1)} {wdt('P737')} {q(50)}",  # no class at all, in a source that says who is human
+    ])
+    assert g.nodes == {"artwork": [iri(30)], "artist": [iri(1), iri(2)], "movement": [iri(20)]}
+    assert {k: v.tolist() for k, v in g.edges.items()} == {
+        ("artist", "influenced_by", "artist"): [[0], [1]],
+        ("artist", "influenced_by", "artwork"): [[0], [0]],
+        ("artist", "influenced_by", "movement"): [[0], [0]],
+        ("artist", "movement", "movement"): [[0], [0]],
+    }
+    assert g.skipped == {"P737 between artist and None": 2}
+    assert "artwork" not in g.node_attrs or np.isnan(g.node_attrs["artwork"]["year"]).all()
+
+
+def test_without_classes_the_predicate_rules_decide_as_before(tmp_path):
+    g = _process_lines(tmp_path, [f"{q(1)} {wdt('P737')} {q(2)}", f"{q(20)} {wdt('P571')} {date('1860-01-01T00:00:00Z')}"])
+    assert g.nodes == {"artwork": [iri(20)], "artist": [iri(1), iri(2)]}
+
+
+def test_years_follow_xsd_1_1_and_precision_gives_an_interval():
+    assert [_year(v) for v in ("1850-01-01T00:00:00Z", "+1850-01-01T00:00:00Z", "0000-01-01T00:00:00Z",
+                               "-0469-01-01T00:00:00Z", "-0001")] == [1850, 1850, -1, -470, -2]
+    assert year_interval(1601, 7) == (1601, 1700)  # the 17th century
+    assert year_interval(1600, 7) == (1501, 1600)  # the 16th
+    assert year_interval(1655, 8) == (1650, 1659)
+    assert year_interval(-470, 7) == (-500, -401)  # the 5th century BCE
+    assert year_interval(1841, 11) == (1841, 1841)
+    assert year_interval(1841, math.nan) == (1841, 1841)
+
+
+def test_precision_unknown_and_several_values_from_the_crawl(tmp_path):
+    g = _process_lines(tmp_path, [
+        f"{q(1)} {wdt('P569')} {date('1601-01-01T00:00:00Z')}",
+        f'{q(1)} <{S.DATE_PRECISION}P569> "7"^^<http://www.w3.org/2001/XMLSchema#integer>',
+        f"{q(1)} <{S.UNKNOWN_VALUE}> {wdt('P570')}",
+        f"{q(1)} <{S.SEVERAL_VALUES}> {wdt('P569')}",
+        f"{q(2)} {wdt('P569')} {date('1700-01-01T00:00:00Z')}",
+    ])
+    attrs = g.node_attrs["artist"]
+    np.testing.assert_array_equal(attrs["birth_year"], np.array([1601, 1700], np.float32))
+    np.testing.assert_array_equal(attrs["birth_precision"], np.array([7, np.nan], np.float32))
+    np.testing.assert_array_equal(attrs["death_unknown"], np.array([1, 0], np.float32))
+    assert g.skipped == {"P569 with several best-rank values (earliest kept)": 1}, "the crawl's markers are no skips"
+
+
+def test_labels_fall_back_to_mul_before_other_languages(tmp_path):
+    lines = [f"{q(1)} {wdt('P569')} {date('1601-01-01T00:00:00Z')}",
+             f'{q(1)} {LABEL} "Aa"@de', f'{q(1)} {LABEL} "Name"@mul', f'{q(1)} {LABEL} "Nom"@fr']
+    assert _process_lines(tmp_path, lines).labels["artist"] == ["Name"]
+    assert _process_lines(tmp_path, lines, languages=("fr",)).labels["artist"] == ["Nom"]
+    assert _process_lines(tmp_path, lines[:2]).labels["artist"] == ["Aa"]  # any label
+
+
+def test_evidence_only_from_best_rank_statements(tmp_path):
+    st, ref = f"<{WD}statement/", f"<{WD}reference/"
+    rank = f"<{S.WIKIBASE}rank>"
+    lines = [f"{q(1)} {wdt('P737')} {q(2)}", f"{q(1)} {wdt('P737')} {q(3)}",
+             f"{q(1)} <{S.P}P737> {st}A>", f"{st}A> <{S.PS}P737> {q(2)}", f"{st}A> {rank} <{S.PREFERRED_RANK}>",
+             f"{st}A> <{S.PROV}wasDerivedFrom> {ref}A>", f"{ref}A> <{S.PR}P248> {q(900)}",
+             f"{ref}A> <{S.PRV}P813> <http://www.wikidata.org/value/abc>",  # a full value node: never evidence
+             f"{st}A> <{S.PQ}P1480> {q(18122778)}",
+             f"{q(1)} <{S.P}P737> {st}B>", f"{st}B> <{S.PS}P737> {q(3)}", f"{st}B> {rank} <{S.NORMAL_RANK}>",
+             f"{st}B> <{S.PROV}wasDerivedFrom> {ref}B>", f"{ref}B> <{S.PR}P248> {q(901)}",
+             f"{st}B> <{S.PQ}P1480> {q(18122778)}", f'{q(18122778)} {LABEL} "presumably"@en',
+             f"{q(1)} <{S.P}P737> {st}C>", f"{st}C> <{S.PS}P737> {q(2)}", f"{st}C> {rank} <{S.DEPRECATED_RANK}>",
+             f"{st}C> <{S.PROV}wasDerivedFrom> {ref}C>", f"{ref}C> <{S.PR}P248> {q(902)}",
+             f"{st}C> <{S.PQ}P2241> {q(903)}"]
+    g = _process_lines(tmp_path, lines, source="t")
+    assert g.evidence == [
+        {"source": "t", "property": "P737", "references": [{"P248": [iri(900)]}],
+         "qualifiers": {"P1480": [iri(18122778)]}, "deprecated": [{"P2241": [iri(903)]}],
+         "labels": {iri(18122778): "presumably"}},
+        # Q1 has a preferred P737 statement: a normal one is not of the best rank (on WDQS it would have
+        # no truthy edge at all): neither its references nor its qualifiers back this edge.
+        {"source": "t", "property": "P737", "references": []},
+    ]
+    assert g.skipped == {"triple with a predicate outside the schema": 1}  # the prv: triple
