@@ -258,6 +258,9 @@ class Trainer:
                                                    if c not in set(data.visibility.unseen(t))])
                              for t in data.tasks}
         self.sampler_kind = self._choose_sampler()
+        if config.class_dropout and self.sampler_kind == "neighbor":
+            raise InputError("class_dropout works on the whole graph only (sampler full)",
+                             "pass --sampler full, or set class_dropout to 0")
         self.sampler = None
         if self.sampler_kind == "neighbor":
             from artkg.models.sampler import NeighborSampler

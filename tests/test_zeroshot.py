@@ -228,3 +228,24 @@ def test_class_dropout_hides_a_share_of_seen_classes_in_training_steps_only(worl
     assert torch.equal(trainer.batch(data.split.test).graph.edge_index_dict[STYLE], data.edges[STYLE])
     with pytest.raises(InputError, match="class_dropout"):
         TrainConfig.from_dict({"class_dropout": 1.0})
+
+
+def test_neighbor_sampler_batches_are_strict_too(world):
+    from artkg.models.train import make_model
+    from artkg.models.zoo import model_class
+
+    data = data_for(world, seed=1, unseen_fraction=0.34)
+    unseen = torch.tensor(data.split.unseen_classes["style"])
+    config = TrainConfig.from_dict({**FAST, "sampler": "neighbor", "label_trick": True})
+    trainer = Trainer(make_model(model_class("graphclip"), data, config), data, config, torch.device("cpu"), False)
+    assert trainer.sampler_kind == "neighbor"
+    for nodes, targets in ((data.trainable()[:64], data.trainable()[:64]), (data.split.test, None)):
+        batch = trainer.batch(nodes, targets)
+        n_id = batch.graph.n_id_dict["style"]
+        for key, col in ((STYLE, 1), (REV, 0)):
+            ei = batch.graph.edge_index_dict[key]
+            assert ei.shape[1] > 0 and not torch.isin(n_id[ei[col]], unseen).any()
+        assert float(batch.label_dist["style"][:, unseen].sum()) == 0
+    with pytest.raises(InputError, match="class_dropout works on the whole graph only"):
+        config = TrainConfig.from_dict({**FAST, "sampler": "neighbor", "class_dropout": 0.25})
+        Trainer(make_model(model_class("graphclip"), data, config), data, config, torch.device("cpu"), False)
