@@ -305,10 +305,17 @@ class WikidataCrawler(StatementsMixin):
             return []
         p170 = ox.NamedNode(S.WDT + "P170")
         chosen: list[str] = []
+        # The cap is applied by the server: one sub-query per artist, each ordered (works with an
+        # image first, then by IRI length and IRI: numeric order for Q-ids) and LIMITed, so an artist
+        # with thousands of works never sends them all.
+        def query(b: list[str]) -> str:
+            parts = [f"{{ SELECT ?w ?a (SAMPLE(?img) AS ?image) WHERE {{\n    VALUES ?a {{ {sparql_iri(i)} }}\n"
+                     "    ?w wdt:P170 ?a .\n    OPTIONAL { ?w wdt:P18 ?img }\n  } GROUP BY ?w ?a\n"
+                     f"  ORDER BY IF(BOUND(?image), 0, 1) STRLEN(STR(?w)) STR(?w) LIMIT {int(cap)} }}" for i in b]
+            return "SELECT ?w ?a ?image WHERE {\n  " + "\n  UNION\n  ".join(parts) + "\n}"
+
         for batch in self._batches(artists, "artworks"):
-            rows = self._select_batched(batch, lambda b: (
-                f"SELECT ?w ?a (SAMPLE(?img) AS ?image) WHERE {{\n  {values_block('a', [sparql_iri(i) for i in b])}\n"
-                "  ?w wdt:P170 ?a .\n  OPTIONAL { ?w wdt:P18 ?img }\n} GROUP BY ?w ?a"))
+            rows = self._select_batched(batch, query)
             by_artist: dict[str, list[tuple[bool, str]]] = {}
             for r in rows:
                 if r["w"]["type"] != "uri":

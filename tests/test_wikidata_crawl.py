@@ -363,6 +363,14 @@ def test_world_artworks_are_capped_per_artist(truth, world_crawl):
     assert edge_pairs(graph, ("artwork", "created_by", "artist")) == expected
     assert any(len(works[a]) > cap for a in reached), "the cap must bind for some artist"
     assert set(graph.iris["artwork"]) == {w for w, _ in expected}
+    # The server applies the cap: no cached artworks response holds more than `cap` works of an artist.
+    per_artist: dict[str, int] = {}
+    for raw in (world_crawl["out"] / "raw").rglob("*.json"):
+        result = json.loads(raw.read_text())
+        if result.get("head", {}).get("vars") == ["w", "a", "image"]:
+            for row in result["results"]["bindings"]:
+                per_artist[row["a"]["value"]] = per_artist.get(row["a"]["value"], 0) + 1
+    assert per_artist and max(per_artist.values()) == cap
     by_iri = {w["iri"]: w for w in truth["artworks"]}
     crawled = set(graph.iris["artwork"])
     assert edge_pairs(graph, ("artwork", "style", "style")) == {(w, by_iri[w]["style"]) for w in crawled}
