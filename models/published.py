@@ -160,3 +160,21 @@ def published_artwork_split(graph, creator: np.ndarray, usable: np.ndarray, val_
         raise InputError(f"no artwork of the published test part of {graph.root} has features and a creator",
                          f"check `artkg features {graph.root}`")
     return ArtworkSplit(PUBLISHED, np.sort(train), np.sort(val), kept["test"])
+
+
+def published_run_split(graph, config, usable, val_fraction: float = 0.1):
+    """The graph's published split (``splits.json``) for a run's tasks: ``(Split, info)``."""
+    from artkg.models.tasks import make_task
+
+    tasks = {name: make_task(graph, name) for name in config.tasks}
+    unseen = {}
+    for name, classes in (config.unseen_classes or {}).items():
+        if name not in tasks:
+            raise InputError(f"unseen classes are given for {name!r}, which is not a task of this run",
+                             f"use one of {', '.join(tasks)}")
+        unseen[name] = [tasks[name].class_index(graph, c) for c in classes]
+    labels = {name: task.labels(graph) for name, task in tasks.items()}
+    num_classes = {name: task.num_classes(graph) for name, task in tasks.items()}
+    return published_split(graph, labels, num_classes, usable.numpy().astype(bool), seed=config.seed,
+                           val_fraction=val_fraction, unseen_fraction=config.unseen_fraction,
+                           unseen_classes=unseen)

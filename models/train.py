@@ -106,10 +106,10 @@ class TrainConfig(JsonOptions):
                 raise InputError(f"{name} must be at least 1 (got {getattr(self, name)})", f"pass a positive {name}")
         if self.lr <= 0:
             raise InputError(f"learning rate {self.lr} is not positive", "e.g. --lr 1e-3")
-        from artkg.models.visibility import check_unseen_mode
         if isinstance(self.split, str) and self.split != "published":
             raise InputError(f"unknown split {self.split!r}",
                              "give fractions (e.g. [0.7, 0.1, 0.2]) or \"published\" (the graph's splits.json)")
+        from artkg.models.visibility import check_unseen_mode
 
         check_unseen_mode(self.unseen_mode)
         if not 0 <= self.class_dropout < 1:
@@ -144,13 +144,13 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     seed_everything(config.seed)
     t0 = time.perf_counter()
     graph = load_graph(graph_dir)
-    from artkg.models.zoo import model_class
-
-    cls = model_class(config.model)
     if config.split == "published":  # a graph without one fails before anything is loaded
         from artkg.models.published import read_published
 
         read_published(graph, tuple(config.tasks))
+    from artkg.models.zoo import model_class
+
+    cls = model_class(config.model)
     image_meta = feature_meta(graph.root, "image", config.features)
     features, mask = load_features(graph.root, "image", image_meta["key"])
     needs_text = cls.uses_text or (cls.uses_graph and "text" in (config.class_inputs, config.node_inputs))
@@ -160,6 +160,8 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
         text = load_features(graph.root, "text", text_meta["key"])
     split, split_info = None, {"kind": "random", "fractions": config.split}
     if config.split == "published":
+        from artkg.models.published import published_run_split
+
         split, split_info = published_run_split(graph, config, mask)
     data = TrainingData(graph, config.tasks, features, mask, image_meta, split=split, seed=config.seed,
                         fractions=config.split if split is None else (0.7, 0.1, 0.2),
@@ -180,10 +182,10 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     if calibration:
         metrics["training"]["calibration"] = calibration
     metrics["training"]["zero_shot"] = data.visibility.describe()
+    metrics["training"]["split"] = split_info
     if trainer.tower is not None:
         metrics["training"]["image_tower"] = trainer.tower_report()
     result = TrainResult(model, data, config, metrics, history)
-    metrics["training"]["split"] = split_info
     if out is not None:
         from artkg.models.run import save_run
 
@@ -194,25 +196,6 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
-def published_run_split(graph, config: TrainConfig, usable: Tensor, val_fraction: float = 0.1):
-    """The graph's published split (``splits.json``) for a run's tasks: ``(Split, info)``."""
-    from artkg.models.published import published_split
-    from artkg.models.tasks import make_task
-
-    tasks = {name: make_task(graph, name) for name in config.tasks}
-    unseen = {}
-    for name, classes in (config.unseen_classes or {}).items():
-        if name not in tasks:
-            raise InputError(f"unseen classes are given for {name!r}, which is not a task of this run",
-                             f"use one of {', '.join(tasks)}")
-        unseen[name] = [tasks[name].class_index(graph, c) for c in classes]
-    labels = {name: task.labels(graph) for name, task in tasks.items()}
-    num_classes = {name: task.num_classes(graph) for name, task in tasks.items()}
-    return published_split(graph, labels, num_classes, usable.numpy().astype(bool), seed=config.seed,
-                           val_fraction=val_fraction, unseen_fraction=config.unseen_fraction,
-                           unseen_classes=unseen)
-
-
     torch.manual_seed(seed)
 
 
