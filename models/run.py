@@ -214,6 +214,7 @@ def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, devic
     from artkg.models.features import resolve_device
     from artkg.models.train import Trainer, evaluate
 
+    check_eval_split(split)
     dev = resolve_device(device)
     run = load_run(run_dir, dev)
     graph = run_graph(run.config, graph_dir, run.path)
@@ -221,19 +222,15 @@ def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, devic
     if split == "published":
         run.split = _published_eval_split(run, data)
         data = run_training_data(run, graph)
-    check_eval_split(split)
     trainer = Trainer(run.model, data, run.train_config, dev, progress)
     if trainer.tower is not None and run.config.get("tower_trained", True):
         trainer.tower.activate_all()
     metrics = evaluate(trainer, data, run.train_config.top_k)
+    metrics["split"] = split or "run"
     metrics["matches_saved"] = _same_metrics(metrics, run.metrics)
     return metrics
 
-    metrics["split"] = split or "run"
 
-def _same_metrics(new: dict, saved: dict, tol: float = 1e-3) -> bool:
-    for task, parts in new.items():
-        if not isinstance(parts, dict) or task not in saved:
 EVAL_SPLITS = ("run", "published")
 
 
@@ -267,6 +264,9 @@ def _published_eval_split(run: Run, data):
     return Split(run.split.train, pub.val, pub.test, run.split.unseen_classes)
 
 
+def _same_metrics(new: dict, saved: dict, tol: float = 1e-3) -> bool:
+    for task, parts in new.items():
+        if not isinstance(parts, dict) or task not in saved:
             continue
         for part, values in parts.items():
             for key in ("top1", "macro_f1"):
