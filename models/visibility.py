@@ -112,7 +112,9 @@ class Visibility:
         return self.without_hidden_classes(out)
 
     def without_hidden_classes(self, edges: dict) -> dict:
-        """``edges`` without any artwork → class or artist → class edge (and reverse) to a hidden class."""
+        """``edges`` without any artwork → class or artist → class edge (and reverse) to a hidden class —
+        artist → class edges even where they are artist metadata rather than inherited labels (an
+        artist's genre): they would name the class for the artist's works."""
         return self.without_classes(edges, {t.name: self.hidden_classes(t) for t in self.tasks})
 
     def without_classes(self, edges: dict, classes: dict[str, list[int] | Tensor]) -> dict:
@@ -130,9 +132,6 @@ class Visibility:
                     if k in out:
                         out[k] = out[k][:, ~drop[out[k][col]]]
         return out
-
-    def label_keys(self) -> list[tuple[str, str, str]]:
-        return self.direct_keys + self.via_keys
 
     def describe(self) -> dict:
         """For ``metrics.json``: the mode and what the graph hides."""
