@@ -73,12 +73,15 @@ def test_unknown_values_make_no_node_and_are_recorded(crawl):
 def test_redirects_are_followed_for_seeds_and_targets(crawl):
     g, manifest = crawl["graph"], crawl["manifest"]
     assert manifest["source"]["seeds"] == [q(1), q(104)]
-    assert manifest["source"]["redirects"] == {q(103): q(104)}
+    assert manifest["source"]["redirects"] == {q(103): q(104), q(152): q(51)}
     assert q(103) not in g.iris["artist"]
     assert g.labels["artist"][g.index_of("artist", q(104))] == "Master Four"
     influence = pairs(g, ("artist", "influenced_by", "artist"))
     assert (q(1), q(104)) in influence  # Q1's edge to the redirect lands on the canonical item
     assert (q(104), q(2)) in influence  # the target's own data was fetched
+    # A redirect among the context objects (a movement merged into another) lands on the canonical one.
+    assert (q(104), q(51)) in pairs(g, ("artist", "movement", "movement"))
+    assert q(152) not in g.iris["movement"]
     nt = (crawl["out"] / "graph.nt").read_text(encoding="utf-8")
     assert f"<{q(103)}> <http://www.w3.org/2002/07/owl#sameAs> <{q(104)}> ." in nt  # the alias
 
@@ -86,9 +89,9 @@ def test_redirects_are_followed_for_seeds_and_targets(crawl):
 # ------------------------------------------------------------------ typing
 def test_influence_targets_keep_their_own_types(crawl):
     g = crawl["graph"]
-    assert set(g.iris["artist"]) == {q(1), q(2), q(3), q(104)}
+    assert set(g.iris["artist"]) == {q(1), q(2), q(3), q(104), q(105)}
     assert pairs(g, ("artist", "influenced_by", "artist")) == {(q(1), q(2)), (q(1), q(3)), (q(1), q(104)),
-                                                               (q(104), q(2))}
+                                                               (q(104), q(2)), (q(104), q(105))}
     assert pairs(g, ("artist", "influenced_by", "movement")) == {(q(1), q(50))}
     assert pairs(g, ("artist", "influenced_by", "artwork")) == {(q(1), q(60))}
     assert g.labels["movement"][g.index_of("movement", q(50))] == "Japonisme"
@@ -161,4 +164,5 @@ def test_labels_fall_back_to_mul_then_any_language_then_the_qid(crawl):
     labels = dict(zip(g.iris["artist"], g.labels["artist"]))
     assert labels[q(1)] == "Painter One"  # `mul` before Spanish
     assert labels[q(3)] == "Peintre Trois"  # only a French label
+    assert labels[q(105)] is None and g.label_of("artist", g.index_of("artist", q(105))) == "Q105"  # no label
     assert g.descriptions["artist"][g.index_of("artist", q(1))] == "fictional painter"
