@@ -149,3 +149,20 @@ def test_eval_on_a_graph_where_split_artworks_lost_their_label(runs, world, tmp_
     text = subprocess.run([sys.executable, "-m", "artkg.cli", "eval", str(runs["full"]), "--graph",
                            str(tmp_path / "graph")], capture_output=True, text=True, cwd=REPO.parent, timeout=300)
     assert text.returncode == 0 and "5 artworks left out: no style label" in text.stdout, text.stderr
+
+
+@pytest.mark.parametrize("gnn", ["sage", "gat"])
+def test_layerwise_inference_of_each_gnn(runs, world, gnn):
+    from artkg.models.gnn import make_gnn
+    from artkg.models.run import run_training_data
+
+    data = run_training_data(load_run(runs["neighbor"]), load_graph(world))
+    torch.manual_seed(0)
+    model = make_gnn(gnn, {"layers": 3, "hidden": 16, "norm": "layer"}, metadata=data.metadata,
+                     num_nodes=data.num_nodes, in_dims=data.in_dims).eval()
+    with torch.no_grad():
+        full = model(data.x_dict, data.edges)
+        layered = model.inference(data.x_dict, data.edges, chunk=50)
+    assert set(full) == set(layered)
+    for t in full:
+        assert torch.allclose(full[t], layered[t], atol=1e-5), t
