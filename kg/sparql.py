@@ -37,10 +37,12 @@ USER_AGENT = os.environ.get("ARTKG_USER_AGENT") or (
     f"artkg/{__version__} (https://github.com/artkg/artkg; artkg-maintainers@googlegroups.com) "
     "SPARQLWrapper"
 )
-# 500 is how a WDQS query timeout comes back: the same query would time out again, so it is not
-# retried as it is (:class:`QueryTimeout`; the crawler splits its VALUES batch instead).
-TRANSIENT_HTTP = {429, 502, 503, 504}
+# 500 is how a WDQS query timeout comes back (the body names java.util.concurrent.TimeoutException):
+# the same query would time out again, so it is not retried as it is (:class:`QueryTimeout`; the
+# crawler splits its VALUES batch instead). Other 500s are retried like 502–504.
+TRANSIENT_HTTP = {429, 500, 502, 503, 504}
 TIMEOUT_HTTP = 500
+_TIMEOUT_BODY = re.compile(rb"TimeoutException|timed? ?out|timeout", re.IGNORECASE)
 # SPARQLWrapper raises its own exceptions for these statuses instead of urllib's HTTPError.
 _SPARQLWRAPPER_STATUS = {"QueryBadFormed": 400, "Unauthorized": 401, "EndPointNotFound": 404,
                          "URITooLong": 414, "EndPointInternalError": 500}
@@ -102,9 +104,14 @@ def _exponential_jitter(initial: float, maximum: float) -> wait_exponential_jitt
     return wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
 
 
+def _is_query_timeout(exc: BaseException) -> bool:
+    return (isinstance(exc, urllib.error.HTTPError) and exc.code == TIMEOUT_HTTP
+            and bool(_TIMEOUT_BODY.search(getattr(exc, "body", b"") or b"")))
+
+
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
-        return exc.code in TRANSIENT_HTTP
+        return exc.code in TRANSIENT_HTTP and not _is_query_timeout(exc)
     return isinstance(exc, (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
                             http.client.HTTPException, MalformedResponse))
 
@@ -195,9 +202,9 @@ class SparqlClient:
         except EndpointError:
             raise
         except urllib.error.HTTPError as exc:
-            if exc.code == TIMEOUT_HTTP:
+            if _is_query_timeout(exc):
                 raise QueryTimeout(
-                    f"SPARQL endpoint {self.endpoint} answered HTTP 500 (a query timeout on Wikidata)",
+                    f"SPARQL endpoint {self.endpoint} answered HTTP 500 (the query timed out)",
                     "lower --batch-size, or try again later; cached answers are kept") from exc
             raise EndpointError(
                 f"SPARQL endpoint {self.endpoint} answered HTTP {exc.code} ({exc.reason})",
@@ -238,8 +245,10 @@ class SparqlClient:
             # Give the HTTP status (and headers) back, so that 500 is retried like 502–504 and a 404
             # says "check --endpoint" instead of "report this as an artkg bug".
             headers = getattr(exc.__context__, "headers", None)
-            raise urllib.error.HTTPError(self.endpoint, code, http.client.responses.get(code, "error"),
-                                         headers, None) from exc
+            error = urllib.error.HTTPError(self.endpoint, code, http.client.responses.get(code, "error"),
+                                           headers, None)
+            error.body = str(exc).encode("utf-8", "replace")  # holds the response body: a timeout says so
+            raise error from exc
         raw = response.read()
         return raw, _parse_results(raw)
 

@@ -4,6 +4,7 @@
 
 * ``"forward"`` — pass the request to the upstream server and its answer back;
 * ``"429"`` / ``"503"`` / ``"500"`` — answer that status (``Retry-After`` from ``proxy.retry_after``);
+* ``"timeout"`` — HTTP 500 with the body WDQS sends when a query runs out of time;
 * ``"truncate"`` — forward, then send only the first half of the upstream body (a consistent
   ``Content-Length``, so the client sees a complete but malformed JSON document);
 * ``"drop"`` — close the connection without any answer (what a dead server looks like);
@@ -131,6 +132,10 @@ class ScriptedProxy:
         if action in ("429", "503", "500"):
             headers = {"Content-Type": "text/plain", "Retry-After": self.retry_after}
             response = (int(action), headers, f"scripted {action}\n".encode())
+        elif action == "timeout":
+            response = (500, {"Content-Type": "text/plain"},
+                        b"SPARQL-QUERY: queryStr=...\njava.util.concurrent.ExecutionException: "
+                        b"java.util.concurrent.TimeoutException\n")
         elif action in ("forward", "truncate"):
             response = self._forward(handler, body)
             if response is None:

@@ -73,7 +73,7 @@ def test_429_waits_for_retry_after(world_server, seeds, reference, tmp_path):
     assert (tmp_path / "g" / "graph.nt").read_bytes() == reference["nt"]
 
 
-@pytest.mark.parametrize("fault", ["503", "truncate", "drop"])
+@pytest.mark.parametrize("fault", ["503", "500", "truncate", "drop"])
 def test_one_fault_then_success(world_server, seeds, reference, tmp_path, fault):
     def script(n: int, proxy: ScriptedProxy) -> str:  # fault the third request (mid-crawl), forward the rest
         return fault if n == 3 else "forward"
@@ -91,10 +91,10 @@ def test_one_fault_then_success(world_server, seeds, reference, tmp_path, fault)
 
 # ---------------------------------------------------------------- query timeouts (HTTP 500 on WDQS)
 def test_timeout_splits_the_values_batch_instead_of_retrying(world_server, seeds, reference, tmp_path):
-    """The first query (both seeds in one VALUES batch) answers 500: its halves are asked, once each."""
-    with ScriptedProxy(world_server.base_url, first(1, "500")) as proxy:
+    """The first query (both seeds in one VALUES batch) times out: its halves are asked, once each."""
+    with ScriptedProxy(world_server.base_url, first(1, "timeout")) as proxy:
         manifest = _build(tmp_path / "g", seeds, proxy.query_url)
-    assert proxy.actions()[:3] == ["500", "forward", "forward"]
+    assert proxy.actions()[:3] == ["timeout", "forward", "forward"]
     assert manifest["requests"]["retries"] == 0, "the query that timed out is never sent again as it was"
     assert manifest["requests"]["network"] == reference["queries"] + 2  # the 500 and two halves for one
     assert len(manifest["queries"]) == len(reference["manifest"]["queries"]) + 1
@@ -102,21 +102,23 @@ def test_timeout_splits_the_values_batch_instead_of_retrying(world_server, seeds
 
 
 def test_timeout_of_one_entity_fails_in_one_line_without_retrying(world_server, seeds, tmp_path):
-    with ScriptedProxy(world_server.base_url, always("500")) as proxy:
+    with ScriptedProxy(world_server.base_url, always("timeout")) as proxy:
         with pytest.raises(EndpointError) as info:
             _build(tmp_path / "g", seeds, proxy.query_url)
     assert proxy.requests == 2, "the batch of two, then its first half alone: no query is sent twice"
     message = str(info.value)
-    assert "answered HTTP 500" in message and "alone" in message and "--batch-size" in message
+    assert "answered HTTP 500 (the query timed out)" in message and "alone" in message and "--batch-size" in message
     assert "\n" not in message
 
 
-def test_other_server_errors_are_retried_a_bounded_number_of_times(world_server, seeds, tmp_path):
-    with ScriptedProxy(world_server.base_url, always("503")) as proxy:
+@pytest.mark.parametrize("status", ["503", "500"])
+def test_other_server_errors_are_retried_a_bounded_number_of_times(world_server, seeds, tmp_path, status):
+    """503, and a 500 that is no timeout: the same query max_tries times, then one clear error."""
+    with ScriptedProxy(world_server.base_url, always(status)) as proxy:
         with pytest.raises(EndpointError) as info:
             _build(tmp_path / "g", seeds, proxy.query_url)
     assert proxy.requests == 3, "max_tries attempts of the same query, then give up"
-    assert "answered HTTP 503" in str(info.value)
+    assert f"answered HTTP {status}" in str(info.value) and "timed out" not in str(info.value)
 
 
 def test_retry_after_beyond_the_limit_fails_at_once(world_server, seeds, tmp_path):
