@@ -200,12 +200,25 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
     for _, key, count in sorted(firsts):
         skipped[key] += count
 
+    # "Unknown value" objects (Wikidata's skolem IRIs, …/.well-known/genid/…): never a node; the
+    # gap is recorded where it matters (an unknown death date, creator, influencer).
+    skolem_u = np.zeros(len(c.obj_value), dtype=bool)
+    iri_codes = np.flatnonzero(obj_kind_u == IRI).tolist()
+    if iri_codes:
+        skolem_u[iri_codes] = [c.obj_value[u].startswith(S.SKOLEM) for u in iri_codes]
+    unknown_rows = [rows(cat_year[pred])[skolem_u[c.o_code[rows(cat_year[pred])]]] for pred in year_preds]
+
     # Edge triples with an IRI object, per edge predicate.
     named_rows = []
     for k in range(n_edge):
         r = rows(k)
         r = r[row_okind[r] == IRI]
         check_subjects(r)
+        unknown = skolem_u[c.o_code[r]]
+        if unknown.any():
+            unknown_rows.append(r[unknown])
+            skipped["unknown value (skolem IRI), no node"] += int(unknown.sum())
+            r = r[~unknown]
         named_rows.append(r)
 
     # Years: the earliest parsable year per subject and predicate.
@@ -341,7 +354,8 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
             subj, year = years[pred]
             per_entity[subj] = year
             node_attrs[t][attr] = per_entity[node_gids[t]].astype(np.float32)
-    _meta_attrs(c, rows(cat_meta), s_gid_u, n_ent, nodes, node_gids, node_attrs, skipped)
+    _meta_attrs(c, rows(cat_meta), s_gid_u, n_ent, nodes, node_gids, node_attrs, skipped,
+                unknown=np.concatenate(unknown_rows))
 
     # Evidence triples (statements and references), in input order.
     r = rows(cat_evidence)

@@ -38,15 +38,21 @@ def _precision_attr(year_attr: str) -> str:
     return year_attr.removesuffix("_year") + "_precision"
 
 
-def _meta_attrs(c: Columns, r: np.ndarray, s_gid_u, n_ent: int, nodes, node_gids, node_attrs, skipped) -> None:
+def _meta_attrs(c: Columns, r: np.ndarray, s_gid_u, n_ent: int, nodes, node_gids, node_attrs, skipped,
+                unknown: np.ndarray | None = None) -> None:
     """Date precisions, recorded unknown values and "several values, one kept" notes from the crawl.
 
     ``<e> akg:timePrecision/P569 9`` → ``artist.birth_precision``; ``<e> akg:unknownValue wdt:P570``
     → ``artist.death_unknown`` = 1; ``<e> akg:severalValues wdt:P569`` is counted in ``skipped``.
+    ``unknown``: rows whose object is an unknown value (``<e> wdt:P570 <…/genid/…>`` in a dump).
     """
-    if not len(r):
+    unknown = unknown if unknown is not None else np.empty(0, dtype=np.intp)
+    if not len(r) and not len(unknown):
         return
     attr_values: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for s_code, p_code in zip(c.s_code[unknown].tolist(), c.p_code[unknown].tolist()):
+        if c.preds[p_code] in S.UNKNOWN_ATTRS:
+            attr_values[S.UNKNOWN_ATTRS[c.preds[p_code]]][int(s_gid_u[s_code])] = 1.0
     several: dict[str, int] = defaultdict(int)
     for s_code, p_code, o_code in zip(c.s_code[r].tolist(), c.p_code[r].tolist(), c.o_code[r].tolist()):
         pred, obj, gid = c.preds[p_code], c.obj_value[o_code], int(s_gid_u[s_code])

@@ -108,6 +108,11 @@ def test_rdf_import_types_a_movement_with_an_inception_as_a_movement(tmp_path):
     assert (q(1), q(51)) in pairs(g, ("artist", "movement", "movement"))
     assert set(g.iris["artwork"]) == {q(60)}
     assert "P135 between artist and artwork" not in manifest["skipped"]
+    # A dump's unknown values ("…/.well-known/genid/…") make no node either, and are recorded.
+    assert not [iri for iris in g.iris.values() for iri in iris if ".well-known/genid" in iri]
+    assert manifest["skipped"]["unknown value (skolem IRI), no node"] == 2  # an influencer, a co-creator
+    assert attr(g, "artist", "influencer_unknown", q(1)) == attr(g, "artist", "death_unknown", q(1)) == 1.0
+    assert attr(g, "artwork", "creator_unknown", q(60)) == 1.0
 
 
 # ------------------------------------------------------------------ ranks and references
