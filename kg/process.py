@@ -1,9 +1,11 @@
 """Turn N-Triples into artkg's processed graph: typed nodes, id maps, edge indices, literals.
 
 One pass over the triples buckets them by predicate (only predicates the schema knows are kept);
-node types then come from :data:`~artkg.kg.schema.TYPE_RULES` (strongest rule wins), node ids are
-the IRIs of a type in sorted order (stable across rebuilds), and every influence edge keeps its
-evidence — the source, the property, and any Wikibase statement references.
+node types then come from the entities' classes (P31/P279, :mod:`artkg.kg.wikibase`) and then
+:data:`~artkg.kg.schema.TYPE_RULES` (strongest rule wins), node ids are the IRIs of a type in sorted
+order (stable across rebuilds), and every influence edge keeps its evidence — the source, the
+property, the best-rank statements' references and meaning qualifiers. Unknown values (skolem IRIs)
+never become nodes.
 
 How it is fast (see ``bench/README.md``): the triples become *columns* — per triple, the integer
 code of its subject, predicate and object in three tables of distinct terms — and everything after
