@@ -3,7 +3,12 @@
 Only standard SPARQL 1.1 is used — no ``SERVICE wikibase:label``; labels come from
 ``rdfs:label`` with a language filter — so the same queries run on Wikidata, QLever and a local
 Oxigraph server. Entities are batched into ``VALUES`` blocks; every response is cached (see
-:class:`~artkg.kg.sparql.SparqlClient`), so an interrupted crawl resumes without refetching.
+:class:`~artkg.kg.sparql.SparqlClient`), so an interrupted crawl resumes without refetching; a
+batch whose query times out (HTTP 500 on WDQS) is asked again as two halves.
+
+Wikidata as WDQS serves it — unknown values as skolem IRIs, redirects, classes (P31/P279), statement
+ranks, references and qualifiers, date precision, ``mul`` labels — is read by
+:mod:`artkg.kg.wikidata_statements`.
 """
 from __future__ import annotations
 
