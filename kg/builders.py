@@ -38,9 +38,16 @@ class WikidataBuilder(GraphBuilder):
     kind = "wikidata"
 
     def build(self, out, seeds: Iterable[str] = (), config=None, progress: bool = True,
-              build_store: bool = True, keep_ids: bool | None = None, **kwargs) -> dict:
+              build_store: bool = True, keep_ids: bool | None = None, wikipedia_lang: str | None = None,
+              wikipedia_url: str | None = None, **kwargs) -> dict:
+        """``wikipedia_lang``: class nodes also get the introduction of their Wikipedia article in
+        that language (:mod:`artkg.kg.wikipedia`; ``wikipedia_url`` replaces ``https://{lang}.wikipedia.org``)."""
         from artkg.kg.wikidata import WikidataConfig, WikidataCrawler
 
+        if wikipedia_lang is not None:
+            from artkg.kg.wikipedia import check_lang
+
+            check_lang(wikipedia_lang)
         config = config or WikidataConfig(**kwargs)
         gdir = GraphDir(out)
         gdir.prepare(overwrite_other_source=self.kind)
@@ -54,10 +61,22 @@ class WikidataBuilder(GraphBuilder):
                   "languages": list(config.languages)}
         if result.redirects:  # alias -> canonical entity (redirects followed during the crawl)
             source["redirects"] = dict(sorted(result.redirects.items()))
+        extra = {"requests": dict(stats)}
+        dropped = dict(getattr(crawler, "dropped", {}) or {})
+        if wikipedia_lang is not None:
+            from artkg.kg.wikipedia import WikipediaClient, add_class_summaries
+
+            client = WikipediaClient(lang=wikipedia_lang, cache_dir=gdir.raw / "wikipedia", base_url=wikipedia_url,
+                                     offline=config.offline, timeout=config.timeout,
+                                     backoff_initial=config.backoff_initial)
+            info = add_class_summaries(result.triples, crawler.client.select, client, batch_size=config.batch_size)
+            source["wikipedia_lang"] = wikipedia_lang
+            extra["wikipedia"] = {"lang": wikipedia_lang, "class_items": info["class_items"],
+                                  "summaries": info["summaries"], "requests": dict(client.stats)}
+            dropped[f"class items without a {wikipedia_lang} Wikipedia introduction"] = info["without"]
         return gdir.finalize(result.triples, source=source, queries=result.queries,
-                             languages=config.languages, extra={"requests": dict(stats)},
-                             build_store=build_store, keep_ids=keep_ids,
-                             dropped=dict(getattr(crawler, "dropped", {}) or {}))
+                             languages=config.languages, extra=extra,
+                             build_store=build_store, keep_ids=keep_ids, dropped=dropped)
 
 
 class RdfBuilder(GraphBuilder):

@@ -63,6 +63,12 @@ def wikidata(
     offline: bool = typer.Option(False, "--offline", help="Answer only from the cache in OUT/raw (no network)."),
     timeout: float = typer.Option(65.0, "--timeout", help="Seconds per query (Wikidata stops queries at 60 s)."),
     tries: int = typer.Option(6, "--tries", help="Attempts per query (429/503/time-outs are retried)."),
+    wikipedia_lang: Optional[str] = typer.Option(
+        None, "--wikipedia-lang",
+        help="Also give class nodes (styles, genres, movements, subjects) the introduction of their Wikipedia "
+             "article in this language (e.g. en), used by the text encoder; cached in OUT/raw/wikipedia."),
+    wikipedia_url: Optional[str] = typer.Option(
+        None, "--wikipedia-url", help="Wikipedia base URL (default https://LANG.wikipedia.org; a mirror or test server)."),
     no_store: bool = NoStoreOption,
     keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
@@ -79,7 +85,8 @@ def wikidata(
                             languages=tuple(lang), batch_size=batch_size, references=not no_references,
                             offline=offline, timeout=timeout, max_tries=tries)
     manifest = build_graph("wikidata", out, seeds=all_seeds, config=config, progress=not quiet,
-                           build_store=not no_store, keep_ids=keep_ids)
+                           build_store=not no_store, keep_ids=keep_ids, wikipedia_lang=wikipedia_lang,
+                           wikipedia_url=wikipedia_url)
     _finish(manifest, as_json, verbose, quiet)
 
 

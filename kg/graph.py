@@ -39,6 +39,8 @@ class KnowledgeGraph:
         self.iris: dict[str, list[str]] = {t: v["iri"] for t, v in nodes.items()}
         self.labels: dict[str, list[str | None]] = {t: v["label"] for t, v in nodes.items()}
         self.descriptions: dict[str, list[str | None]] = {t: v["description"] for t, v in nodes.items()}
+        # Wikipedia introductions of class nodes (kgbuild wikidata --wikipedia-lang), where there are any
+        self.summaries: dict[str, list[str | None]] = {t: v["summary"] for t, v in nodes.items() if "summary" in v}
         self.images: list[str | None] = nodes.get("artwork", {}).get("image", [])
         self._label_maps: dict[str, dict[str, list[int]]] = {}  # built on the first lookup by label
 

@@ -250,6 +250,8 @@ def save_processed(graph: ProcessedGraph, out: Path) -> None:
         t: {"iri": iris, "label": graph.labels[t], "description": graph.descriptions[t]}
         for t, iris in graph.nodes.items()
     }
+    for t, summaries in graph.summaries.items():  # Wikipedia introductions, where there are any
+        nodes[t]["summary"] = summaries
     if "artwork" in nodes:
         nodes["artwork"]["image"] = graph.images
     write_json(out / "nodes.json", nodes, indent=None)

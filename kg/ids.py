@@ -85,6 +85,8 @@ def extend_id_map(graph, previous: dict[str, list[str]]) -> None:
         graph.nodes[t] = [iris[i] for i in order]
         graph.labels[t] = [graph.labels[t][i] for i in order]
         graph.descriptions[t] = [graph.descriptions[t][i] for i in order]
+        if t in graph.summaries:
+            graph.summaries[t] = [graph.summaries[t][i] for i in order]
         for name, values in graph.node_attrs.get(t, {}).items():
             graph.node_attrs[t][name] = np.ascontiguousarray(values[perm])
         if t == "artwork" and graph.images:

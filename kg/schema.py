@@ -34,6 +34,8 @@ PROV = "http://www.w3.org/ns/prov#"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SCHEMA_DESCRIPTION = "http://schema.org/description"
 AKG = "https://w3id.org/artkg/vocab#"
+# The introduction of a class item's Wikipedia article (kgbuild wikidata --wikipedia-lang).
+WIKIPEDIA_SUMMARY = AKG + "wikipediaSummary"
 
 PREFIXES = {
     "wd": WD,

@@ -406,22 +406,28 @@ class _TextRun(_Run):
                     bar.update(len(chunk))
 
     def finish_meta(self, arrays) -> dict:
-        return {"normalized": True, "text": "label. description (local name where there is no label)"}
+        return {"normalized": True,
+                "text": "label. description. Wikipedia introduction (local name where there is no label)"}
 
 
 def node_texts(graph, exclude: tuple[str, ...] = ("artwork",)) -> dict[str, list[str]]:
-    """``label. description`` for every node of each type that has any label or description."""
+    """``label. description. Wikipedia introduction`` for every node of each type that has any label
+    or description (the introduction where the graph has one: ``kgbuild wikidata --wikipedia-lang``)."""
     out = {}
+    all_summaries = getattr(graph, "summaries", {}) or {}
     for node_type, iris in graph.iris.items():
         labels, descriptions = graph.labels.get(node_type, []), graph.descriptions.get(node_type, [])
-        if node_type in exclude or not iris or not (any(labels) or any(descriptions)):
+        summaries = all_summaries.get(node_type) or []
+        if node_type in exclude or not iris or not (any(labels) or any(descriptions) or any(summaries)):
             continue
         texts = []
         for i, iri in enumerate(iris):
-            label = (labels[i] if i < len(labels) else None) or S.local_name(iri)
-            desc = descriptions[i] if i < len(descriptions) else None
-            sep = " " if label.rstrip().endswith((".", "!", "?")) else ". "
-            texts.append(f"{label}{sep}{desc}" if desc else label)
+            text = (labels[i] if i < len(labels) else None) or S.local_name(iri)
+            for more in (descriptions[i] if i < len(descriptions) else None,
+                         summaries[i] if i < len(summaries) else None):
+                if more:
+                    text += (" " if text.rstrip().endswith((".", "!", "?")) else ". ") + more
+            texts.append(text)
         out[node_type] = texts
     return out
 
