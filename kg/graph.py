@@ -121,6 +121,10 @@ class KnowledgeGraph:
         by_local = self._by_local_name(node_type).get(query)
         if by_local is not None and len(by_local) == 1:
             return by_local[0]
+        redirects = self.manifest.get("source", {}).get("redirects", {})  # a merged item's old QID
+        alias = redirects.get(query.strip("<>")) or redirects.get(S.WD + query)
+        if alias is not None and self.index_of(node_type, alias) is not None:
+            return self.index_of(node_type, alias)
         by_label = self._by_label(node_type)
         hits = by_label.get(_norm(query), [])
         if len(hits) == 1:

@@ -84,6 +84,7 @@ def test_redirects_are_followed_for_seeds_and_targets(crawl):
     assert q(152) not in g.iris["movement"]
     nt = (crawl["out"] / "graph.nt").read_text(encoding="utf-8")
     assert f"<{q(103)}> <http://www.w3.org/2002/07/owl#sameAs> <{q(104)}> ." in nt  # the alias
+    assert g.resolve("artist", "Q103") == g.resolve("artist", q(103)) == g.index_of("artist", q(104))
 
 
 # ------------------------------------------------------------------ typing
