@@ -86,6 +86,26 @@ def test_a_tower_kept_after_unfreezing_records_what_was_trained(world, tmp_path,
     assert report["trained"] and report["stages_trained"] == 1 and report["best_epoch"] == 2
     assert 0 < report["parameters_trained"] < sum(p.numel() for p in tower.parameters())
     assert load_run(tmp_path / "run").config["tower_trained"] is True
+    monkeypatch.undo()
+    assert evaluate_run(tmp_path / "run", device="cpu")["matches_saved"]  # eval reads pixels like training did
+
+
+# ------------------------------------------------------------------ devices
+def test_evaluation_sends_pixels_to_the_towers_device(small_world):
+    """The device bug without a GPU: a tower on the ``meta`` device fails on CPU pixels (as a CUDA
+    tower did at the first validation after unfreezing, and in `artkg eval`)."""
+    from types import SimpleNamespace
+
+    from artkg.models.classifier import Batch
+    from artkg.models.tower import TowerSchedule
+
+    tower = EfficientNetLiteEncoder(pretrained=False, image_size=32).to("meta")
+    schedule = TowerSchedule(tower, SimpleNamespace(graph=load_graph(small_world)), {"unfreeze_epoch": 1})
+    schedule.activate_all()
+    batch = schedule.prepare(Batch(torch.arange(3), torch.zeros(3, 1280)), training=False)
+    assert batch.features.device.type == "meta" and batch.features.shape == (3, 1280)
+    training = schedule.prepare(Batch(torch.arange(3), torch.zeros(3, 1280)), training=True)
+    assert training.to("meta").pixels.device.type == "meta"  # training batches move with Batch.to
 
 
 # ------------------------------------------------------------------ the schedule
