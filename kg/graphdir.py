@@ -168,7 +168,7 @@ class GraphDir:
             "skipped": graph.skipped,
             "id_map_hash": id_map_hash(graph.nodes),
             "id_map_history": history,
-            "dropped": drop_report(graph, dropped, renumbered),
+            "dropped": drop_report(graph, dropped, renumbered, triples),
             "store": build_store,
             **(extra or {}),
         }
@@ -187,13 +187,14 @@ def _source_name(source: dict) -> str:
 EXAMPLES = 5
 
 
-def drop_report(graph: ProcessedGraph, dropped: dict[str, list | int] | None = None,
-                renumbered: str | None = None) -> dict[str, dict]:
+def drop_report(graph: ProcessedGraph, dropped: dict | None = None, renumbered: str | None = None,
+                triples: TripleSet | None = None) -> dict[str, dict]:
     """What a build left out and why: ``{reason: {"count": n, "examples": [...]}}``.
 
     The processing's skips (triples outside the schema, edges whose ends have the wrong types),
-    what the builder reports (``dropped``), and the nodes left without any edge — e.g. the ends
-    of skipped edges, which stay nodes but connect to nothing.
+    what the builder reports (``dropped``), and the nodes left without any edge: orphans of
+    skipped edges (an end of an edge triple in ``triples``, but of no kept edge) apart from the
+    nodes that never had an edge (e.g. an artist known only by a birth date).
     """
     report: dict[str, dict] = {}
     for reason, n in graph.skipped.items():
@@ -214,13 +215,30 @@ def drop_report(graph: ProcessedGraph, dropped: dict[str, list | int] | None = N
                 linked[index[0]] = True
             if dst == t:
                 linked[index[1]] = True
-        isolated = np.flatnonzero(~linked)
-        if len(isolated) and graph.edges:
-            report[f"{t} nodes without any edge (e.g. the end of a skipped edge)"] = {
-                "count": int(len(isolated)), "examples": [iris[i] for i in isolated[:EXAMPLES].tolist()]}
+        isolated = [iris[i] for i in np.flatnonzero(~linked).tolist()]
+        if not isolated or not graph.edges:
+            continue
+        ends = _edge_triple_ends(triples, set(isolated)) if triples is not None else set()
+        orphans = [iri for iri in isolated if iri in ends]
+        for reason, found in ((f"{t} nodes left without any edge by skipped edges", orphans),
+                              (f"{t} nodes that never had an edge", [i for i in isolated if i not in ends])):
+            if found:
+                report[reason] = {"count": len(found), "examples": found[:EXAMPLES]}
     if renumbered:
         report["node ids renumbered (the earlier id map could not be extended)"] = {"count": 1, "examples": [renumbered]}
     return report
+
+
+def _edge_triple_ends(triples: TripleSet, wanted: set[str]) -> set[str]:
+    """The IRIs of ``wanted`` that are the subject or object of an edge-predicate triple."""
+    edge_preds = set(S.EDGES_BY_PREDICATE)
+    found = set()
+    for t in triples:
+        if t.predicate.value in edge_preds:
+            for term in (t.subject, t.object):
+                if isinstance(term, ox.NamedNode) and term.value in wanted:
+                    found.add(term.value)
+    return found
 
 
 def drop_summary(manifest: dict, examples: bool = False) -> str:

@@ -308,13 +308,16 @@ def test_build_summary_counts_what_was_dropped(tmp_path):
                   f"<http://x.example/w> <{WDT}P135> <http://x.example/w2> .\n"  # artwork -> ? : typed movement
                   f"<http://x.example/a> <{WDT}P135> <http://x.example/w> .\n"  # artist -> artwork: skipped
                   f"<http://x.example/z> <{WDT}P569> \"1900-01-01T00:00:00Z\"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n"
+                  f"<http://x.example/o> <{WDT}P569> \"1890-01-01T00:00:00Z\"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n"
+                  f"<http://x.example/o> <{WDT}P135> <http://x.example/w> .\n"  # o's only edge: skipped
                   f"<http://x.example/a> <http://xmlns.com/foaf/0.1/knows> <http://x.example/b> .\n")
     m = build_graph("rdf", tmp_path / "g", path=nt, build_store=False)
     dropped = m["dropped"]
     assert dropped["triple with a predicate outside the schema"]["count"] == 1
     assert any(r.startswith("P135 between artist and artwork") for r in dropped)
-    isolated = dropped["artist nodes without any edge (e.g. the end of a skipped edge)"]
-    assert isolated == {"count": 1, "examples": ["http://x.example/z"]}
+    assert dropped["artist nodes that never had an edge"] == {"count": 1, "examples": ["http://x.example/z"]}
+    # o's only edge (P135 to an artwork) was skipped: an orphan of a skipped edge
+    assert dropped["artist nodes left without any edge by skipped edges"] == {"count": 1, "examples": ["http://x.example/o"]}
     short, long = drop_summary(m), drop_summary(m, examples=True)
     assert "-v lists examples" in short and "x.example/z" not in short and "e.g. http://x.example/z" in long
     done = subprocess.run([str(Path(sys.executable).parent / "kgbuild"), "rdf", str(nt), "--out", str(tmp_path / "h"),
