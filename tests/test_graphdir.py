@@ -261,6 +261,11 @@ def test_rebuild_without_an_earlier_node_renumbers_or_refuses(tmp_path):
     with pytest.raises(InputError, match=r"cannot keep the node ids .*1 artist node\(s\) .*x\.example/c"):
         build_graph("rdf", tmp_path / "g", path=nt, build_store=False, keep_ids=True)
     assert json.loads((tmp_path / "g" / "manifest.json").read_text()) == first  # untouched
+    kgbuild = str(Path(sys.executable).parent / "kgbuild")
+    done = subprocess.run([kgbuild, "rdf", str(nt), "--out", str(tmp_path / "g"), "--no-store", "--keep-ids"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith("error: cannot keep the node ids")
+    assert len(done.stderr.strip().splitlines()) == 1
     m = build_graph("rdf", tmp_path / "g", path=nt, build_store=False)  # default: renumber, and say so
     assert m["id_map_history"] == [] and not id_map_compatible(m, first["id_map_hash"])
     assert any("renumbered" in reason for reason in m["dropped"])
