@@ -2,7 +2,8 @@
 
 Builds a small synthetic world, computes EfficientNet-Lite0 features (at 64 px: the last
 convolution's map is then 2×2, enough for a heatmap; 32 px would give 1×1), trains GraphCLIP for
-a few epochs, and explains one test artwork's style. The files land in ``OUT/explanation``:
+a few epochs, and explains the style of a test artwork (the first on which the full model and the
+image expert agree and whose Grad-CAM map is not flat). The files land in ``OUT/explanation``:
 ``graph.{graphml,json,ttl,png}``, ``heatmap.{png,npy}`` and ``explanation.json``. Under a minute::
 
     python examples/explain_offline_world.py --out explain_demo
@@ -37,7 +38,23 @@ def main(argv: list[str] | None = None) -> int:
     extract_features(world, "efficientnet_lite", {"image_size": 64}, None, device="cpu", progress=False)
     config = TrainConfig(epochs=5, threads=1, gnn_kwargs={"layers": 2, "hidden": 32}, model_kwargs={"embed_dim": 32})
     result = train(world, config, out=run, progress=False)
-    artwork = int(result.data.split.test[0])
+    # At 64 px Grad-CAM has a 2×2 map, and all four cells can argue against a class (a flat heatmap).
+    # Explain the first test artwork on which the full model and the image expert agree and whose
+    # image-side map is not flat: the heatmap of "both" then shows that same map.
+    import tempfile
+
+    from artkg.models.train import Trainer
+
+    test = result.data.split.test
+    out = Trainer(result.model, result.data, result.config, torch.device("cpu"), False).outputs(test)["style"]
+    agree = test[out["logits"].argmax(1) == out["image"].argmax(1)].tolist()
+    artwork = int(agree[0] if agree else test[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        for candidate in agree[:20]:
+            if not explain(run, artwork=candidate, task="style", out=Path(tmp) / str(candidate),
+                           what="image")["image"]["constant"]:
+                artwork = candidate
+                break
 
     summary = explain(run, artwork=artwork, task="style", out=args.out / "explanation",
                       graph_config=GraphExplainConfig(top_k=12, epochs=50))
