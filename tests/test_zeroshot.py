@@ -185,6 +185,42 @@ def test_deleting_held_out_label_triples_changes_nothing_in_strict_mode(world, t
         assert not torch.allclose(before[held_out], after[held_out])
 
 
+@pytest.mark.parametrize("mode", ["strict", "transductive"])
+def test_training_reads_no_held_out_label_in_strict_mode(world, mode):
+    """White-box retraining: erase every held-out-class label (train, val and test artworks) after the
+    split is drawn, then train, stop early and calibrate again from the same seed. A strict run ends in
+    bit-identical weights, calibration and best epoch; a transductive run reads those labels (its
+    calibration prior comes from them), so it does not."""
+    from artkg.models.train import make_model, seed_everything
+    from artkg.models.zoo import model_class
+
+    config = TrainConfig.from_dict({**FAST, "unseen_mode": mode, "epochs": 2, "eval_every": 1})
+
+    def fit(erase: bool):
+        data = data_for(world, seed=1, unseen_fraction=0.34, unseen_mode=mode)
+        data.text_meta = None
+        unseen = torch.tensor(data.split.unseen_classes["style"])
+        labels = data.tasks[0].labels
+        held_out = torch.isin(labels, unseen)
+        assert held_out[data.split.train].any() and held_out[data.split.val].any()
+        if erase:
+            labels[held_out] = -1
+        seed_everything(config.seed)
+        model = make_model(model_class("graphclip"), data, config)
+        trainer = Trainer(model, data, config, torch.device("cpu"), False)
+        trainer.fit()
+        calibration = trainer.calibrate()
+        return {k: v.clone() for k, v in model.state_dict().items()}, calibration, trainer.best_epoch
+
+    weights, calibration, best = fit(erase=False)
+    weights2, calibration2, best2 = fit(erase=True)
+    same_weights = weights.keys() == weights2.keys() and all(torch.equal(weights[k], weights2[k]) for k in weights)
+    if mode == "strict":
+        assert same_weights and calibration == calibration2 and best == best2
+    else:
+        assert not same_weights and calibration != calibration2
+
+
 # ------------------------------------------------------------------ what the offline world gives classes
 def test_offline_world_classes_have_descriptions_and_relations(world):
     graph = load_graph(world)
