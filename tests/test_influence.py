@@ -14,7 +14,7 @@ from artkg.kg.builders import build_graph
 from artkg.kg.errors import NotFoundError
 from artkg.kg.graph import load_graph
 from artkg.kg.influence import InfluenceIndex, influence_report
-from artkg.kg.synth import QUOTE_ARTIST_INDEX, QUOTE_ARTIST_LABEL
+from artkg.kg.synth_world import QUOTE_ARTIST_INDEX, QUOTE_ARTIST_LABEL
 
 DEGREES = (1, 2, 3)
 DIRECTIONS = ("influencers", "influenced")

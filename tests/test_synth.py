@@ -12,13 +12,13 @@ from PIL import Image
 pyoxigraph = pytest.importorskip("pyoxigraph")
 
 from artkg.kg.schema import AKG, PR, PROV, PS, RDFS_LABEL, SCHEMA_DESCRIPTION, WDT, P
-from artkg.kg.synth import (
+from artkg.kg.synth import generate_world
+from artkg.kg.synth_world import (
     GENRES,
     MIN_INFLUENCE_GAP,
     QUOTE_ARTIST_INDEX,
     QUOTE_ARTIST_LABEL,
     WORKING_AGE,
-    generate_world,
     world_iri,
 )
 
