@@ -200,7 +200,7 @@ def test_exports_read_back(explained, tmp_path):
 
 # ------------------------------------------------------------------ Grad-CAM
 def test_gradcam_moves_with_the_target_class(ctx):
-    """Portrait and landscape lay out an image differently (kg/synth.py): the maps for the two
+    """Portrait and landscape lay out an image differently (kg/synth_render.py): the maps for the two
     classes differ on the same image, and are not constant; the same target twice is identical."""
     from artkg.explain.cam import explain_image
 
