@@ -321,3 +321,23 @@ def p737_pairs_from_ntriples(path: Path) -> set[tuple[str, str]]:
     graph = rdflib.Graph()
     graph.parse(data=text, format="nt")
     return {(str(s), str(o)) for s, o in graph.subject_objects(rdflib.URIRef(P737))}
+
+
+def edge_pairs(graph, key: tuple[str, str, str]) -> set[tuple[str, str]]:
+    """The edges of one type as (source IRI, target IRI) pairs."""
+    src_iris, dst_iris = graph.iris.get(key[0], []), graph.iris.get(key[2], [])
+    return {(src_iris[a], dst_iris[b]) for a, b in graph.edge_index(key).t().tolist()}
+
+
+def targets_of(graph, key, iri: str) -> set[str]:
+    """Labels of the targets of ``iri`` along edge type ``key``."""
+    src_t, _, dst_t = key
+    i = graph.index_of(src_t, iri)
+    assert i is not None, iri
+    ei = graph.edge_index(key).numpy()
+    return {graph.label_of(dst_t, b) for b in ei[1][ei[0] == i].tolist()}
+
+
+def slug_name(slug: str) -> str:
+    """A WikiArt slug as the name WikiArt shows (``pablo-picasso`` → ``Pablo Picasso``)."""
+    return " ".join(w.capitalize() for w in slug.replace("_", "-").split("-") if w)

@@ -18,12 +18,15 @@ from _artdata import (
     WD,
     artist_iri,
     artonwikidata_ntriples,
+    edge_pairs,
     facet_iri,
     load_pryce,
     pryce_expected,
     pryce_turtle,
     read_artonwikidata,
+    slug_name,
     split_values,
+    targets_of,
     write_artgraph_export,
 )
 from conftest import shared
@@ -34,24 +37,7 @@ from artkg.kg.graph import load_graph
 from artkg.kg.importers import ARTGRAPH_NS, artgraph_triples
 
 
-def edge_pairs(graph, key) -> set[tuple[str, str]]:
-    """The edges of one type as (source IRI, target IRI) pairs."""
-    src_t, _, dst_t = key
-    ei = graph.edge_index(key).numpy()
-    return {(graph.iris[src_t][a], graph.iris[dst_t][b]) for a, b in ei.T.tolist()}
 
-
-def targets_of(graph, key, iri: str) -> set[str]:
-    """Labels of the targets of ``iri`` along edge type ``key``."""
-    src_t, _, dst_t = key
-    i = graph.index_of(src_t, iri)
-    assert i is not None, iri
-    ei = graph.edge_index(key).numpy()
-    return {graph.label_of(dst_t, b) for b in ei[1][ei[0] == i].tolist()}
-
-
-def slug_name(slug: str) -> str:
-    return " ".join(w.capitalize() for w in slug.replace("_", "-").split("-") if w)
 
 
 # ===================================================================== kgbuild rdf: Wikidata rows

@@ -17,7 +17,8 @@ import numpy as np
 import pyoxigraph as ox
 import pytest
 
-from _artdata import AKG, life_years, read_wikiart, read_wikiart_artists, undo_latin1, wikiart_artist_slug
+from _artdata import (AKG, edge_pairs, life_years, read_wikiart, read_wikiart_artists, slug_name, targets_of,
+                      undo_latin1, wikiart_artist_slug)
 from conftest import shared
 
 from artkg.kg.builders import build_graph
@@ -29,22 +30,7 @@ MOJIBAKE = re.compile("[\u00c3\u00c2\u00e3\u00e2][\u0080-\u00bf]")
 ARTWORK_NS = WIKIART_NS + "artwork/"
 
 
-def edge_pairs(graph, key) -> set[tuple[str, str]]:
-    src_t, _, dst_t = key
-    ei = graph.edge_index(key).numpy()
-    return {(graph.iris[src_t][a], graph.iris[dst_t][b]) for a, b in ei.T.tolist()}
 
-
-def targets_of(graph, key, iri: str) -> set[str]:
-    src_t, _, dst_t = key
-    i = graph.index_of(src_t, iri)
-    assert i is not None, iri
-    ei = graph.edge_index(key).numpy()
-    return {graph.label_of(dst_t, b) for b in ei[1][ei[0] == i].tolist()}
-
-
-def slug_name(slug: str) -> str:
-    return " ".join(w.capitalize() for w in slug.replace("_", "-").split("-") if w)
 
 
 class Truth:

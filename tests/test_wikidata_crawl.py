@@ -24,6 +24,7 @@ from artkg.kg.influence import influence_report
 from artkg.kg.server import OxigraphServer
 from artkg.kg.wikidata import WikidataConfig, WikidataCrawler
 
+from _artdata import edge_pairs
 from conftest import fast_crawl_config, shared
 from _wikidata_rows import P135, P737, P1066, WD, Rows, load_rows, rows_to_ntriples
 
@@ -32,12 +33,6 @@ INFLUENCE = ("artist", "influenced_by", "artist")
 STUDENT = ("artist", "student_of", "artist")
 MOVEMENT = ("artist", "movement", "movement")
 
-
-def edge_pairs(graph, key: tuple[str, str, str]) -> set[tuple[str, str]]:
-    """The edges of one type as (source IRI, target IRI) pairs."""
-    src_iris, dst_iris = graph.iris.get(key[0], []), graph.iris.get(key[2], [])
-    index = graph.edge_index(key)
-    return {(src_iris[s], dst_iris[d]) for s, d in index.t().tolist()}
 
 
 def labels_by_iri(graph, node_type: str) -> dict[str, str | None]:
