@@ -299,8 +299,8 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
 ) -> None:
     """Train GraphCLIP, a baseline or CLOIR on GRAPH_DIR; writes config, weights, split and metrics to --out."""
-    from artkg.models.train import TrainConfig
     from artkg.models.train import train as run_training
+    from artkg.models.train_config import TrainConfig
 
     setup_logging(verbose, quiet)
     if model.strip().lower() == "cloir":

@@ -175,7 +175,9 @@ def worker(graph_dir: Path, tasks: list[str], threads: int, repeat: int) -> dict
     from artkg.kg.graph import load_graph
     from artkg.models.data import TrainingData
     from artkg.models.features import feature_meta, load_features
-    from artkg.models.train import TrainConfig, Trainer, make_model
+    from artkg.models.train import make_model
+    from artkg.models.train_config import TrainConfig
+    from artkg.models.train_loop import Trainer
     from artkg.models.zoo import model_class
 
     set_threads(threads)

@@ -97,7 +97,8 @@ def worker(name: str, graph_dir: Path, threads: int, max_steps: int) -> dict:
                 "edges": int(sum(data[k].edge_index.shape[1] for k in data.edge_types)),
                 "seconds": round(time.perf_counter() - t0, 2), "vmhwm_mib": round(peak_rss_mib(), 1)}
     import torch.optim.optimizer as opt
-    from artkg.models.train import TrainConfig, train
+    from artkg.models.train import train
+    from artkg.models.train_config import TrainConfig
 
     stamps: list[float] = []
 
@@ -107,17 +108,17 @@ def worker(name: str, graph_dir: Path, threads: int, max_steps: int) -> dict:
             raise _Stop
 
     opt.register_optimizer_step_post_hook(after_step)
-    from artkg.models import train as train_module
+    from artkg.models import train_loop
 
     chosen: list[str] = []
-    choose = train_module.Trainer._choose_sampler
+    choose = train_loop.Trainer._choose_sampler
 
     def record_sampler(self) -> str:
         chosen.append(choose(self))
         return chosen[-1]
 
-    train_module.Trainer._choose_sampler = record_sampler
-    fit = train_module.Trainer.fit
+    train_loop.Trainer._choose_sampler = record_sampler
+    fit = train_loop.Trainer.fit
 
     def fit_then_evaluate(self) -> list[dict]:
         """Stop after ``max_steps`` but still finalize, calibrate and evaluate (val + test, no
@@ -132,7 +133,7 @@ def worker(name: str, graph_dir: Path, threads: int, max_steps: int) -> dict:
             return [{"epoch": 1, "loss": float("nan"), "stopped_after_steps": len(stamps)}]
 
     evaluated: list[bool] = []
-    train_module.Trainer.fit = fit_then_evaluate
+    train_loop.Trainer.fit = fit_then_evaluate
     config = TrainConfig.from_dict({"model": "graphclip", "tasks": VARIANTS[name], "epochs": 1, "threads": threads,
                                     "patience": 0})
     stopped, metrics = False, {}

@@ -73,7 +73,8 @@ def main() -> None:
     import torch
 
     from artkg.kg.graph import load_graph
-    from artkg.models.train import TrainConfig, train
+    from artkg.models.train import train
+    from artkg.models.train_config import TrainConfig
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     from artkg.kg.atomic import write_json
     from artkg.kg.builders import build_graph
     from artkg.models.features import extract_features
-    from artkg.models.train import TrainConfig, train
+    from artkg.models.train import train
+    from artkg.models.train_config import TrainConfig
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     if args.threads:

@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     from artkg.explain import GraphExplainConfig, explain
     from artkg.kg.builders import build_graph
     from artkg.models.features import extract_features
-    from artkg.models.train import TrainConfig, train
+    from artkg.models.train import train
+    from artkg.models.train_config import TrainConfig
 
     torch.set_num_threads(1)  # small shared machines: one thread is the fastest
     world, run = args.out / "world", args.out / "run"
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     # image-side map is not flat: the heatmap of "both" then shows that same map.
     import tempfile
 
-    from artkg.models.train import Trainer
+    from artkg.models.train_loop import Trainer
 
     test = result.data.split.test
     out = Trainer(result.model, result.data, result.config, torch.device("cpu"), False).outputs(test)["style"]

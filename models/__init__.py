@@ -21,7 +21,7 @@ _EXPORTS = {
     "Task": "tasks", "Split": "tasks", "make_task": "tasks", "make_split": "tasks", "available_tasks": "tasks",
     "leakage_free_edges": "tasks",
     "TrainingData": "data", "NeighborSampler": "sampler",
-    "TrainConfig": "train", "TrainResult": "train",
+    "TrainConfig": "train_config", "TrainResult": "train",
     "classification_metrics": "metrics",
     "load_run": "run", "save_run": "run", "evaluate_run": "run", "predict_images": "run",
 }

@@ -41,7 +41,7 @@ class Run:
 
     @property
     def train_config(self):
-        from artkg.models.train import TrainConfig
+        from artkg.models.train_config import TrainConfig
 
         return TrainConfig.from_dict(self.config["train"], f"{self.path / CONFIG}")
 
@@ -212,7 +212,8 @@ def evaluate_run(run_dir: str | Path, graph_dir: str | Path | None = None, devic
     """Recompute a run's metrics on its graph (or ``graph_dir``, the same graph moved) with its split
     — or, with ``split="published"``, on the graph's published validation and test artworks."""
     from artkg.models.features import resolve_device
-    from artkg.models.train import Trainer, evaluate
+    from artkg.models.train_eval import evaluate
+    from artkg.models.train_loop import Trainer
 
     check_eval_split(split)
     dev = resolve_device(device)

@@ -15,7 +15,9 @@ import torch
 
 from artkg.kg.graph import load_graph
 from artkg.models.run import evaluate_run, load_run
-from artkg.models.train import TrainConfig, Trainer, train
+from artkg.models.train import train
+from artkg.models.train_config import TrainConfig
+from artkg.models.train_loop import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))

@@ -36,7 +36,8 @@ def world(small_world, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def run_dir(world, tmp_path_factory) -> Path:
-    from artkg.models.train import TrainConfig, train
+    from artkg.models.train import train
+    from artkg.models.train_config import TrainConfig
 
     out = tmp_path_factory.mktemp("runs") / "graphclip"
     train(world, TrainConfig.from_dict({**FAST, "tasks": ["style", "genre"]}), out=out, progress=False)
@@ -270,7 +271,8 @@ def test_vit_layer_drops_the_class_token_and_similarity_target(world):
 # ------------------------------------------------------------------ API, CLI, errors
 @pytest.fixture(scope="module")
 def baseline_run(world, tmp_path_factory) -> Path:
-    from artkg.models.train import TrainConfig, train
+    from artkg.models.train import train
+    from artkg.models.train_config import TrainConfig
 
     out = tmp_path_factory.mktemp("runs") / "head"
     train(world, TrainConfig.from_dict({**FAST, "epochs": 1, "model": "image_head", "tasks": ["genre"]}), out=out,
@@ -338,7 +340,7 @@ def test_both_sides_explain_the_full_models_class(ctx, run_dir, tmp_path):
     import torch
 
     from artkg.explain.api import explain
-    from artkg.models.train import Trainer
+    from artkg.models.train_loop import Trainer
 
     trainer = Trainer(ctx.run.model, ctx.data, ctx.run.train_config, torch.device("cpu"), False)
     test = ctx.run.split.test

@@ -336,7 +336,8 @@ def test_rebuild_with_one_more_artist_keeps_runs_indexes_and_features(small_worl
     same directory that adds one artist; a renumbering rebuild makes them refuse clearly."""
     from artkg.models.features import extract_features, load_features
     from artkg.models.run import evaluate_run, load_run, run_graph
-    from artkg.models.train import TrainConfig, train
+    from artkg.models.train import train
+    from artkg.models.train_config import TrainConfig
     from artkg.retrieval.query import build_artwork_index, influencing_artworks
 
     world = Path(shutil.copytree(small_world, tmp_path / "world", ignore=shutil.ignore_patterns("store")))

@@ -16,7 +16,8 @@ from artkg.kg.builders import build_graph
 from artkg.kg.errors import InputError
 from artkg.kg.graph import load_graph
 from artkg.models.run import evaluate_run
-from artkg.models.train import TrainConfig, train
+from artkg.models.train import train
+from artkg.models.train_config import TrainConfig
 from _artdata import write_artgraph_export
 from conftest import shared
 

@@ -14,7 +14,9 @@ from artkg.models.encoders import EfficientNetLiteEncoder
 from artkg.models.features import extract_features
 from artkg.models.run import evaluate_run, load_run
 from artkg.models.tower import PixelCache
-from artkg.models.train import TrainConfig, Trainer, train, warmup_cosine
+from artkg.models.train import train
+from artkg.models.train_config import TrainConfig
+from artkg.models.train_loop import Trainer, warmup_cosine
 
 LITE32 = {"image_size": 32}
 TOWER_RUN = {"epochs": 2, "batch_size": 128, "threads": 1, "model": "image_head", "model_kwargs": {},

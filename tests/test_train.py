@@ -23,7 +23,9 @@ from artkg.models.data import TrainingData
 from artkg.models.features import extract_features, feature_meta, load_features
 from artkg.models.metrics import classification_metrics
 from artkg.models.run import FORMAT_VERSION, evaluate_run, load_run, predict_images
-from artkg.models.train import TrainConfig, Trainer, make_model, train
+from artkg.models.train import make_model, train
+from artkg.models.train_config import TrainConfig
+from artkg.models.train_loop import Trainer
 from artkg.models.zoo import model_class
 from _paintings import read_paintings, write_paintings_ntriples
 from conftest import shared

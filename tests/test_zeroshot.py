@@ -24,7 +24,9 @@ from artkg.kg.schema import AKG
 from artkg.models.data import TrainingData
 from artkg.models.features import extract_features, feature_meta, load_features, node_texts
 from artkg.models.run import load_run, run_training_data
-from artkg.models.train import TrainConfig, Trainer, train
+from artkg.models.train import train
+from artkg.models.train_config import TrainConfig
+from artkg.models.train_loop import Trainer
 
 FAST = {"epochs": 3, "batch_size": 128, "threads": 1, "gnn_kwargs": {"layers": 2, "hidden": 32, "dropout": 0.1},
         "model_kwargs": {"embed_dim": 32}, "patience": 0, "seed": 1, "unseen_fraction": 0.34}
