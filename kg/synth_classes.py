@@ -84,4 +84,3 @@ def _class_relations(world: _World) -> tuple[np.ndarray, list[list[int]]]:
     k = min(RELATED_STYLES, len(world.style_protos) - 1)
     related = [sorted(int(j) for j in np.argsort(-row, kind="stable")[:k]) for row in between]
     return part_of, related
-

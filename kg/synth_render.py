@@ -177,4 +177,3 @@ def _render_images(world: _World, images_dir: Path, size: int, progress: bool) -
             for offset, img in enumerate(pixels):
                 write_bytes(images_dir / world.image_file(start + offset), _png_bytes(img))
             bar.update(len(pixels))
-

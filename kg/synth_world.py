@@ -37,6 +37,7 @@ __all__ = [
     "GENRES",
 ]
 
+
 # --- Parameters of the generative model --------------------------------------------------------
 BIRTH_RANGE = (1300, 1950)
 LIFETIME_RANGE = (35, 90)
@@ -441,5 +442,3 @@ def _add_evidence(world: _World) -> None:
                 has_url = rng.random() < REFERENCE_URL_FRACTION
                 url = f"https://example.org/artkg-synth/{world.seed}/A{i:04d}-A{j:04d}" if has_url else None
                 world.evidence[(i, j)] = (src, url)
-
-

@@ -73,4 +73,3 @@ class TrainConfig(JsonOptions):
         check_unseen_mode(self.unseen_mode)
         if not 0 <= self.class_dropout < 1:
             raise InputError(f"class_dropout {self.class_dropout} is outside [0, 1)", "e.g. 0.25")
-

@@ -61,4 +61,3 @@ def match_share(logits: Tensor, unseen: Tensor, share: float, lo: float = -50.0,
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if predicted(mid) < share else (lo, mid)
     return (lo + hi) / 2
-
