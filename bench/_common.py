@@ -198,7 +198,7 @@ def write_synthetic_features(graph_dir: str | Path, dim: int = 1280, seed: int =
                              signal: float = 0.5, chunk: int = 8192, name: str = "synthetic") -> dict:
     """Write random image features where ``load_features`` / ``train`` read them.
 
-    The folder follows :mod:`artkg.models.features`' layout, ``GRAPH_DIR/features/<slug>/`` with
+    The folder follows :mod:`artkg.models.features_cache`' layout, ``GRAPH_DIR/features/<slug>/`` with
     ``meta.json`` (``kind="image"``, ``complete``, the graph's ``id_map_hash``), ``artwork.npy``
     (float32 ``[N, dim]``) and ``artwork_mask.npy`` (all true), written chunk by chunk through
     ``.npy`` memory maps. Each row is standard normal noise plus ``signal`` × a random unit-variance
@@ -208,7 +208,7 @@ def write_synthetic_features(graph_dir: str | Path, dim: int = 1280, seed: int =
     import numpy as np
     from artkg.kg.atomic import write_json as atomic_json
     from artkg.kg.graph import load_graph
-    from artkg.models.features import FEATURES, FORMAT_VERSION, feature_slug
+    from artkg.models.features_cache import FEATURES, FORMAT_VERSION, feature_slug
 
     graph = load_graph(graph_dir)
     n = graph.num_nodes("artwork")

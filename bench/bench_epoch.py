@@ -174,7 +174,7 @@ def worker(graph_dir: Path, tasks: list[str], threads: int, repeat: int) -> dict
     import tqdm.auto  # noqa: F401 - imported by fit() on first use: not measured
     from artkg.kg.graph import load_graph
     from artkg.models.data import TrainingData
-    from artkg.models.features import feature_meta, load_features
+    from artkg.models.features_cache import feature_meta, load_features
     from artkg.models.train import make_model
     from artkg.models.train_config import TrainConfig
     from artkg.models.train_loop import Trainer

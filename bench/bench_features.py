@@ -121,7 +121,8 @@ def worker(graph_dir: Path, images: Path, batch_size: int, threads: int, repeat:
     from artkg.kg.graph import load_graph
     from artkg.models import features
     from artkg.models.encoders import make_image_encoder
-    from artkg.models.features import FEATURES, extract_features, load_features
+    from artkg.models.features import extract_features
+    from artkg.models.features_cache import FEATURES, load_features
     from artkg.models.images import load_image, resolve_image
 
     set_threads(threads)

@@ -17,7 +17,7 @@ def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run
     from artkg.explain.cam import similarity_cam, write_cam_files
     from artkg.kg.atomic import write_json
     from artkg.models.encoders import encoder_for_features
-    from artkg.models.features import feature_meta
+    from artkg.models.features_cache import feature_meta
     from artkg.models.images import resolve_image
 
     head, record = None, None

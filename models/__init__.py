@@ -12,7 +12,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "extract_features": "features", "load_features": "features", "list_features": "features",
+    "extract_features": "features", "load_features": "features_cache", "list_features": "features_cache",
     "make_image_encoder": "encoders", "make_text_encoder": "encoders",
     "HeteroGNN": "gnn", "SAGE": "gnn", "GAT": "gnn", "gnn_resolver": "gnn", "make_gnn": "gnn",
     "GraphCLIP": "graphclip", "GraphInputs": "classifier", "Batch": "classifier", "ArtworkClassifier": "classifier",

@@ -65,7 +65,7 @@ def save_run(out: str | Path, result) -> Path:
     write_json(out / METRICS, result.metrics)
     write_json(out / HISTORY, result.history, indent=None)
     graph = data.graph
-    from artkg.models.features import feature_record
+    from artkg.models.features_cache import feature_record
 
     features = {"image": feature_record(data.feature_meta)}
     if getattr(data, "text_meta", None):
@@ -184,7 +184,7 @@ def run_training_data(run: Run, graph):
     """The run's :class:`~artkg.models.data.TrainingData` (its split, features, leakage-free graph),
     after checking that the image features are still the ones it was trained on."""
     from artkg.models.data import TrainingData
-    from artkg.models.features import feature_meta, load_features
+    from artkg.models.features_cache import feature_meta, load_features
 
     config, train_config = run.config, run.train_config
     image = config["features"]["image"]

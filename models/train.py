@@ -49,7 +49,8 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     """Train ``config.model`` on a graph directory with features; write a run directory to ``out``."""
     from artkg.kg.graph import load_graph
     from artkg.models.data import TrainingData
-    from artkg.models.features import feature_meta, load_features, resolve_device
+    from artkg.models.features import resolve_device
+    from artkg.models.features_cache import feature_meta, load_features
 
     config = TrainConfig.coerce(config, {k: v for k, v in overrides.items() if v is not None})
     if out is not None:  # fail before training, not after
@@ -143,4 +144,3 @@ def make_model(cls: type[ArtworkClassifier], data, config: TrainConfig) -> Artwo
         tower, spec = make_tower(data.feature_meta)
         model.attach_image_tower(tower, spec)
     return model
-

@@ -20,7 +20,7 @@ from artkg.kg.errors import InputError
 def input_features(graph, inputs: str = "image", image_key: str | None = None,
                    text_key: str | None = None) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """``(features [N_artworks, d], usable mask [N_artworks], record)`` for ``inputs``."""
-    from artkg.models.features import feature_meta, feature_record, load_features
+    from artkg.models.features_cache import feature_meta, feature_record, load_features
 
     parts, masks, record = [], [], {"inputs": inputs}
     if inputs not in ("image", "text", "image+text"):

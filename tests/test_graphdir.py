@@ -334,7 +334,8 @@ def test_build_summary_counts_what_was_dropped(tmp_path):
 def test_rebuild_with_one_more_artist_keeps_runs_indexes_and_features(small_world, tmp_path):
     """Features, a trained run and a saved index of the world stay usable after a rebuild into the
     same directory that adds one artist; a renumbering rebuild makes them refuse clearly."""
-    from artkg.models.features import extract_features, load_features
+    from artkg.models.features import extract_features
+    from artkg.models.features_cache import load_features
     from artkg.models.run import evaluate_run, load_run, run_graph
     from artkg.models.train import train
     from artkg.models.train_config import TrainConfig

@@ -20,7 +20,8 @@ from artkg.kg.builders import build_graph
 from artkg.kg.errors import InputError, NotFoundError
 from artkg.kg.graph import load_graph
 from artkg.models.data import TrainingData
-from artkg.models.features import extract_features, feature_meta, load_features
+from artkg.models.features import extract_features
+from artkg.models.features_cache import feature_meta, load_features
 from artkg.models.metrics import classification_metrics
 from artkg.models.run import FORMAT_VERSION, evaluate_run, load_run, predict_images
 from artkg.models.train import make_model, train

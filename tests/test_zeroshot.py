@@ -22,7 +22,8 @@ from artkg.kg.errors import InputError
 from artkg.kg.graph import load_graph
 from artkg.kg.schema import AKG
 from artkg.models.data import TrainingData
-from artkg.models.features import extract_features, feature_meta, load_features, node_texts
+from artkg.models.features import extract_features, node_texts
+from artkg.models.features_cache import feature_meta, load_features
 from artkg.models.run import load_run, run_training_data
 from artkg.models.train import train
 from artkg.models.train_config import TrainConfig
