@@ -90,7 +90,8 @@ def random_fidelity(ctx, artwork: int, target: int, pool: list[tuple[tuple, int]
                     gen) -> tuple[float, float]:
     """Mean PyG fidelity+ / fidelity− of ``draws`` random ``k``-fact subgraphs of the pool (hard masks)."""
     import torch
-    from artkg.explain.graph import explain_inputs, hard_fidelity, wrap
+    from artkg.explain.graph_facts import hard_fidelity
+    from artkg.explain.graph_model import explain_inputs, wrap
     from torch_geometric.explain import Explainer, GNNExplainer
 
     wrapper = wrap(ctx, artwork, "style")
@@ -137,7 +138,8 @@ def evaluate(run_dir: Path, setting: dict, n: int, top_k: int, epochs: int, draw
     import torch
     from artkg.explain.config import GraphExplainConfig
     from artkg.explain.context import ExplainContext
-    from artkg.explain.graph import _node_id, explain_graph, top_facts
+    from artkg.explain.graph import explain_graph
+    from artkg.explain.graph_facts import _node_id, top_facts
     from artkg.models.tasks import CREATED_BY
 
     ctx = ExplainContext.load(run_dir)

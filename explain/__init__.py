@@ -5,7 +5,8 @@ Names load lazily (importing ``artkg.explain`` pulls in neither torch nor PyG)::
     from artkg.explain import explain, GraphExplainConfig
     explain("runs/style", artwork="W00012", out="expl/W00012")
 
-- :mod:`artkg.explain.graph`: GNNExplainer / Captum on GraphCLIP, the explanation subgraph;
+- :mod:`artkg.explain.graph`: GNNExplainer / Captum on GraphCLIP, the explanation subgraph (the wrapper
+  they mask: :mod:`artkg.explain.graph_model`; masks → facts: :mod:`artkg.explain.graph_facts`);
 - :mod:`artkg.explain.export`: GraphML, JSON, Turtle and PNG files of a subgraph;
 - :mod:`artkg.explain.cam`: Grad-CAM heatmaps (class and similarity targets);
 - :mod:`artkg.explain.api`: :func:`explain`, what ``artkg explain`` runs.
@@ -19,7 +20,7 @@ _NAMES = {
     "ExplainContext": "artkg.explain.context",
     "explain_graph": "artkg.explain.graph",
     "algorithm_resolver": "artkg.explain.graph",
-    "GraphCLIPExplainModel": "artkg.explain.graph",
+    "GraphCLIPExplainModel": "artkg.explain.graph_model",
     "write_graph_files": "artkg.explain.export",
     "explain_image": "artkg.explain.cam",
     "similarity_cam": "artkg.explain.cam",

@@ -61,12 +61,12 @@ def explained(ctx):
 
 # ------------------------------------------------------------------ the wrapper
 def test_wrapper_reproduces_the_model_and_its_label_propagation_is_maskable(ctx):
-    from artkg.explain.graph import (
-        CREATED_BY,
+    from artkg.explain.graph_model import (
         REV_CREATED_BY,
         explain_inputs,
         wrap,
     )
+    from artkg.models.tasks import CREATED_BY
     from artkg.kg.graph import reverse_edge_type as reverse
     from torch_geometric.explain.algorithm.utils import clear_masks, set_hetero_masks
 
