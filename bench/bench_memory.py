@@ -2,7 +2,7 @@
 
 Input (built once, cached under ``bench/out/memory_input/<hash>/``): the real WikiArt graph,
 ``build_graph("wikiart", …, path=<ArtGAN split files>, build_store=False)`` from
-``../shared/data/wikiart/artgan`` (81,446 artworks, 1,119 artists, 27 styles, 10 genres), with
+``../shared/data/wikiart/artgan`` (80,097 artworks, one per painting; 1,119 artists, 27 styles, 10 genres), with
 synthetic 1280-d image features (EfficientNet-Lite0's size; noise plus a style signal), written by
 ``_common.write_synthetic_features`` in the layout ``load_features`` reads. Without the data the
 benchmark says so and exits cleanly. ``--quick`` uses a small offline world instead.
