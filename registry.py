@@ -9,7 +9,8 @@ from class_resolver import ClassResolver
 def registries() -> dict[str, ClassResolver]:
     """Name → resolver. Later subsystems (encoders, models, samplers, indexes) add theirs here."""
     from artkg.kg.builders import builder_resolver
-    from artkg.models.encoders import image_encoder_resolver, text_encoder_resolver
+    from artkg.models.encoders_image import image_encoder_resolver
+    from artkg.models.encoders_text import text_encoder_resolver
     from artkg.explain.graph import algorithm_resolver
     from artkg.models.gnn import gnn_resolver
     from artkg.models.triplets import negative_sampler_resolver, positive_sampler_resolver

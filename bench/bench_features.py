@@ -120,7 +120,7 @@ def worker(graph_dir: Path, images: Path, batch_size: int, threads: int, repeat:
     import tqdm.auto  # noqa: F401
     from artkg.kg.graph import load_graph
     from artkg.models import features
-    from artkg.models.encoders import make_image_encoder
+    from artkg.models.encoders_image import make_image_encoder
     from artkg.models.features import extract_features
     from artkg.models.features_cache import FEATURES, load_features
     from artkg.models.images import load_image, resolve_image

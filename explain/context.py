@@ -59,7 +59,7 @@ class ExplainContext:
     @cached_property
     def encoder(self):
         """The image encoder that made the run's features (its fine-tuned tower where it has one)."""
-        from artkg.models.encoders import encoder_for_features
+        from artkg.models.encoders_image import encoder_for_features
 
         if self.model.image_tower is not None:
             return self.model.image_tower.eval()

@@ -16,7 +16,7 @@ def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run
     """Write ``similarity.png`` / ``similarity.npy`` (+ JSON summary) for ``artwork`` vs ``reference``."""
     from artkg.explain.cam import similarity_cam, write_cam_files
     from artkg.kg.atomic import write_json
-    from artkg.models.encoders import encoder_for_features
+    from artkg.models.encoders_image import encoder_for_features
     from artkg.models.features_cache import feature_meta
     from artkg.models.images import resolve_image
 

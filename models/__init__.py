@@ -13,7 +13,7 @@ from typing import Any
 
 _EXPORTS = {
     "extract_features": "features", "load_features": "features_cache", "list_features": "features_cache",
-    "make_image_encoder": "encoders", "make_text_encoder": "encoders",
+    "make_image_encoder": "encoders_image", "make_text_encoder": "encoders_text",
     "HeteroGNN": "gnn", "SAGE": "gnn", "GAT": "gnn", "gnn_resolver": "gnn", "make_gnn": "gnn",
     "GraphCLIP": "graphclip", "GraphInputs": "classifier", "Batch": "classifier", "ArtworkClassifier": "classifier",
     "PrototypeClassifier": "baselines", "LinearProbe": "baselines", "ImageHeadClassifier": "baselines",

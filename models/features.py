@@ -18,8 +18,9 @@ import torch
 from artkg.kg import schema as S
 from artkg.kg.atomic import write_json
 from artkg.kg.errors import InputError
-from artkg.models.encoders import (ImageEncoder, TextEncoder, check_encoder_name, image_encoder_resolver,
-                                   make_image_encoder, make_text_encoder, text_encoder_resolver)
+from artkg.models.encoders import check_encoder_name
+from artkg.models.encoders_image import ImageEncoder, image_encoder_resolver, make_image_encoder
+from artkg.models.encoders_text import TextEncoder, make_text_encoder, text_encoder_resolver
 from artkg.models.images import load_image, resolve_image
 from artkg.models.features_cache import SKIPPED, _create_array, _open_array, _read_json, _Run
 

@@ -283,7 +283,7 @@ def predict_images(run_dir: str | Path | Run, images: list[str | Path], top_k: i
     The images are encoded with the encoder recorded in the run (the same weights and
     preprocessing as the training features; the fine-tuned tower where the run has one).
     """
-    from artkg.models.encoders import encoder_for_features
+    from artkg.models.encoders_image import encoder_for_features
     from artkg.models.images import load_image
 
     run = run_dir if isinstance(run_dir, Run) else load_run(run_dir, device)

@@ -27,7 +27,7 @@ log = logging.getLogger("artkg")
 
 def make_tower(feature_meta: dict) -> tuple[nn.Module, dict]:
     """The encoder recorded in the features' ``meta.json``, with its pretrained weights."""
-    from artkg.models.encoders import make_image_encoder
+    from artkg.models.encoders_image import make_image_encoder
 
     spec = {"encoder": feature_meta["encoder"], "kwargs": dict(feature_meta.get("encoder_kwargs") or {})}
     encoder = make_image_encoder(spec["encoder"], **spec["kwargs"])
@@ -40,7 +40,7 @@ def make_tower(feature_meta: dict) -> tuple[nn.Module, dict]:
 
 def rebuild_tower(spec: dict) -> nn.Module:
     """The tower's architecture without downloading or reading pretrained weights (the run has them)."""
-    from artkg.models.encoders import image_encoder_resolver, make_image_encoder
+    from artkg.models.encoders_image import image_encoder_resolver, make_image_encoder
 
     kwargs = dict(spec.get("kwargs") or {})
     params = inspect.signature(image_encoder_resolver.lookup(spec["encoder"])).parameters

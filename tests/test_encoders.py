@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 
 from artkg.kg.errors import InputError
-from artkg.models.encoders import (EfficientNetLiteEncoder, HFImageEncoder, HFTextEncoder, ImageEncoder,
-                                   MiniLMTextEncoder, OpenClipImageEncoder, OpenClipTextEncoder, TextEncoder,
-                                   TorchvisionResNetEncoder, image_encoder_resolver, make_image_encoder,
-                                   make_text_encoder, text_encoder_resolver)
+from artkg.models.encoders_image import (EfficientNetLiteEncoder, HFImageEncoder, ImageEncoder, OpenClipImageEncoder,
+                                         TorchvisionResNetEncoder, image_encoder_resolver, make_image_encoder)
+from artkg.models.encoders_text import (HFTextEncoder, MiniLMTextEncoder, OpenClipTextEncoder, TextEncoder,
+                                        make_text_encoder, text_encoder_resolver)
 from artkg.registry import registries
 from conftest import shared
 

@@ -245,7 +245,7 @@ def test_vit_layer_drops_the_class_token_and_similarity_target(world):
         similarity_cam,
         tokens_to_grid,
     )
-    from artkg.models.encoders import make_image_encoder
+    from artkg.models.encoders_image import make_image_encoder
 
     tiny = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "head_width": 16,
                                             "patch_size": 8},

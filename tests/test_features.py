@@ -19,7 +19,7 @@ import torch
 from artkg.kg.builders import build_graph
 from artkg.kg.errors import InputError, NotFoundError
 from artkg.kg.graph import load_graph
-from artkg.models.encoders import EfficientNetLiteEncoder
+from artkg.models.encoders_image import EfficientNetLiteEncoder
 from artkg.models.features import extract_features
 from artkg.models.features_cache import feature_slug, list_features, load_features
 from artkg.models.images import load_image, resolve_image

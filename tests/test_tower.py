@@ -10,7 +10,7 @@ import torch
 
 from artkg.kg.errors import InputError
 from artkg.kg.graph import load_graph
-from artkg.models.encoders import EfficientNetLiteEncoder
+from artkg.models.encoders_image import EfficientNetLiteEncoder
 from artkg.models.features import extract_features
 from artkg.models.run import evaluate_run, load_run
 from artkg.models.tower import PixelCache
