@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from artkg._cli_common import emit, friendly_errors, setup_logging
+from artkg.cli.common import emit, friendly_errors, setup_logging
 from artkg.kg.influence import Direction
 
 kgbuild_app = typer.Typer(

@@ -39,7 +39,7 @@ def _text(summary: dict) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the explain command(s) to ``app``."""
-    from artkg._cli_common import emit, friendly_errors, setup_logging
+    from artkg.cli.common import emit, friendly_errors, setup_logging
 
     @app.command(epilog="Examples:\n\n  artkg explain runs/style --artwork W00012 --out expl/W00012\n\n"
                         "  artkg explain runs/style --artwork \"Portrait No. 3\" --what graph --top-k 30 "

@@ -1,11 +1,11 @@
-"""What the two CLIs share: logging to stderr, one-line errors with a fix, JSON output."""
+"""What the CLI modules share: logging to stderr, one-line errors with a fix, JSON output, option parsing."""
 from __future__ import annotations
 
 import functools
 import json
 import logging
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import typer
 
@@ -51,3 +51,29 @@ def friendly_errors(fn: Callable) -> Callable:
 def emit(result: Any, as_json: bool, human: Callable[[Any], str]) -> None:
     """Results to stdout: JSON for machines, text for people."""
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else human(result))
+
+
+JsonOption = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+
+
+def _json_kwargs(text: str | None, option: str) -> dict:
+    from artkg.kg.errors import InputError
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{option} is not valid JSON: {exc}", f"pass an object, e.g. {option} '{{\"image_size\": 128}}'")
+    if not isinstance(value, dict):
+        raise InputError(f"{option} must be a JSON object", f"e.g. {option} '{{\"image_size\": 128}}'")
+    return value
+
+
+def _renamed_inputs(old: Optional[str]) -> None:
+    """``--features`` once chose the input kind of artwork ranking; that is ``--inputs`` now."""
+    if old is not None:
+        from artkg.kg.errors import InputError
+
+        raise InputError(f"--features {old}: the input kind is --inputs now (image, text or image+text)",
+                         f"pass --inputs {old}")

@@ -1,0 +1,4 @@
+"""``python -m artkg.cli``."""
+from artkg.cli import main
+
+main()
