@@ -326,7 +326,8 @@ class WikidataCrawler(StatementsMixin):
                 if r["w"]["type"] != "uri":
                     continue
                 by_artist.setdefault(r["a"]["value"], []).append(("image" not in r, r["w"]["value"]))
-            for artist, works in by_artist.items():
+            for artist in batch:  # the batch's order, not the server's row order: the same queries follow
+                works = by_artist.get(artist, [])
                 for _, work in sorted(works, key=lambda x: (x[0], _natural_key(x[1])))[:cap]:
                     self.triples.add(ox.NamedNode(work), p170, ox.NamedNode(artist))
                     chosen.append(work)
