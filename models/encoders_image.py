@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 import torch
 from class_resolver import ClassResolver
@@ -52,6 +52,17 @@ def _preprocessing_key(size: int, resize_mode: str, mean: Sequence[float], std: 
 
 
 # ------------------------------------------------------------------ image encoders
+@contextlib.contextmanager
+def full_float32() -> Iterator[None]:
+    """No TF32 in cuDNN convolutions or CUDA matrix products inside the block (restored after)."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
 class ImageEncoder(torch.nn.Module):
     """PIL image → :meth:`preprocess` → tensor [C, H, W]; a batch → :meth:`forward` → [B, dim]."""
 
@@ -63,6 +74,15 @@ class ImageEncoder(torch.nn.Module):
 
     def preprocess(self, image) -> torch.Tensor:
         return self.transform(image)
+
+    def __call__(self, *args, **kwargs):
+        """In eval mode, full float32 on CUDA (cuDNN's TF32 convolutions off): features and predictions
+        are then the CPU's to ~1e-5 instead of ~0.3% (measured on an H100; ``tests/test_gpu.py``), so a
+        feature cache does not depend on the device that wrote it. Training keeps the fast default."""
+        if self.training:
+            return super().__call__(*args, **kwargs)
+        with full_float32():
+            return super().__call__(*args, **kwargs)
 
     def cache_key(self) -> str:
         raise NotImplementedError

@@ -132,7 +132,9 @@ def test_cosine_schedule_ends_each_group_at_its_own_minimum(warmup):
 def test_tower_run_trains_evaluates_and_predicts_on_cuda(world, tmp_path):
     from artkg.models.run import predict_images
 
-    config = TrainConfig.from_dict({**TOWER_RUN, "epochs": 3, "device": "cuda"})
+    # Unfrozen from the first epoch: whichever epoch validation keeps, its tower was trained.
+    config = TrainConfig.from_dict({**TOWER_RUN, "epochs": 3, "device": "cuda",
+                                    "image_tower": {**TOWER_RUN["image_tower"], "unfreeze_epoch": 1}})
     result = train(world, config, out=tmp_path / "run", progress=False)  # validation after unfreezing
     assert result.metrics["training"]["image_tower"]["trained"]
     assert next(result.model.image_tower.parameters()).is_cuda
