@@ -30,8 +30,19 @@ def _register_verb_groups() -> None:
 _register_verb_groups()
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """The ``artkg`` entry point (usage errors are one line; see :func:`artkg.cli.common.run_app`)."""
+    from artkg.cli.common import run_app
+
+    run_app(app)
+
+
+def kgbuild_main() -> None:
+    """The ``kgbuild`` entry point."""
+    from artkg.cli.build import kgbuild_app
+    from artkg.cli.common import run_app
+
+    run_app(kgbuild_app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,5 @@
 """``python -m artkg.cli``."""
 from artkg.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

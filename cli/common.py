@@ -48,6 +48,50 @@ def friendly_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def _click_exceptions() -> list:
+    """click's exception modules: typer ≥ 0.20 carries its own copy of click, older ones use click."""
+    import importlib
+
+    found = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            pass
+    return found
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run a typer app so that every mistake on the command line is one line on stderr, exit code 2.
+
+    click prints a usage error as a usage line, a hint and a boxed message; here it becomes
+    ``error: <message> — see `artkg train --help```. Exceptions that are not the user's (bugs) still
+    show their traceback.
+    """
+    modules = _click_exceptions()
+    no_args = tuple(m.NoArgsIsHelpError for m in modules if hasattr(m, "NoArgsIsHelpError"))
+    usage = tuple(m.UsageError for m in modules)
+    other = tuple(m.ClickException for m in modules)
+    abort = tuple(m.Abort for m in modules if hasattr(m, "Abort"))
+    try:
+        code = app(standalone_mode=False)
+    except no_args as exc:  # `artkg` alone: its help
+        typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        sys.exit(0)
+    except usage as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else (app.info.name or "the command")
+        message = " ".join(exc.format_message().split())
+        typer.echo(f"error: {message} — see `{where} --help`", err=True)
+        sys.exit(2)
+    except other as exc:  # e.g. a file option that cannot be opened
+        typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 def emit(result: Any, as_json: bool, human: Callable[[Any], str]) -> None:
     """Results to stdout: JSON for machines, text for people."""
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else human(result))
