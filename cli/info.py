@@ -9,21 +9,42 @@ from artkg.cli import app
 from artkg.cli.common import JsonOption, emit, friendly_errors
 
 
-@app.command(epilog="Example:\n\n  artkg info world --json")
+@app.command(epilog="Example:\n\n  artkg info world --json\n\n"
+                    "Exit codes: 0 the directory is intact; 1 it is damaged (the problems are listed, with the "
+                    "kgbuild command that rebuilds it); 2 it is not a graph directory.")
 @friendly_errors
 def info(graph_dir: Path = typer.Argument(..., help="A graph directory."), as_json: bool = JsonOption) -> None:
-    """Show a graph directory's manifest: source, counts, versions."""
+    """Show a graph directory's manifest (source, counts, versions) and check every file against it
+    (presence, size, sha256)."""
     from artkg.kg.graphdir import GraphDir
+    from artkg.kg.integrity import rebuild_command
+    from artkg.kg.lock import is_locked
 
-    manifest = GraphDir(graph_dir).manifest()
+    gdir = GraphDir(graph_dir)
+    manifest = gdir.manifest()
+    problems = gdir.verify(deep=True)
+    busy = is_locked(gdir.root)
+    manifest["verify"] = {"ok": not problems, "problems": problems, "checked": sorted(manifest.get("files", {})),
+                          "rebuild": rebuild_command(gdir.root, manifest) if problems else None,
+                          "being_written_by": busy}
 
     def text(m: dict) -> str:
         nodes = "\n".join(f"  {t}: {n:,}" for t, n in m["counts"]["nodes"].items())
         edges = "\n".join(f"  ({k.replace('__', ', ')}): {n:,}" for k, n in m["counts"]["edges"].items())
+        v = m["verify"]
+        if v["ok"]:
+            state = (f"verified: {len(v['checked'])} recorded files match the manifest" if v["checked"] else
+                     "verified: core files present (built before sizes and hashes were recorded)")
+        else:
+            state = "DAMAGED:\n" + "\n".join(f"  {p}" for p in v["problems"]) + f"\nrebuild it: {v['rebuild']}"
+        if v["being_written_by"]:
+            state += f"\nbeing written now by {v['being_written_by']}"
         return (f"{graph_dir}: {m['source']['kind']} graph, {m['triples']:,} triples, built {m['created']} "
-                f"by artkg {m['artkg_version']}\nnodes:\n{nodes}\nedges:\n{edges}")
+                f"by artkg {m['artkg_version']}\nnodes:\n{nodes}\nedges:\n{edges}\n{state}")
 
     emit(manifest, as_json, text)
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command(epilog="Example:\n\n  artkg schema --json")

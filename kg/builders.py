@@ -111,10 +111,14 @@ class WikiArtBuilder(GraphBuilder):
         dropped = {"title years outside the artist's working life (no year)": info["rejected_title_years"],
                    **{f"{t} split: paintings listed in train and val (kept in train)": v
                       for t, v in info["split_conflicts"].items()}}
-        manifest = gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())},
-                                 extra=extra, dropped=dropped, **kwargs)
-        write_json(gdir.root / "splits.json", splits, indent=None)
-        return manifest
+        staged = gdir.scratch("parts")
+        write_json(staged / "splits.json", splits, indent=None)
+        try:
+            return gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())},
+                                 extra=extra, dropped=dropped, parts={"splits.json": staged / "splits.json"},
+                                 **kwargs)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
 
 
 class ArtGraphBuilder(GraphBuilder):
@@ -128,12 +132,17 @@ class ArtGraphBuilder(GraphBuilder):
         triples, info = artgraph_triples(path)
         gdir = GraphDir(out)
         gdir.prepare(overwrite_other_source=self.kind)
-        manifest = gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())},
-                                 extra={"skipped_relations": info["skipped_relations"]},
-                                 dropped=info["dropped"], **kwargs)
+        staged = gdir.scratch("parts")
+        parts: dict = {"splits.json": None}
         if info["splits"]:
-            write_json(gdir.root / "splits.json", info["splits"], indent=None)
-        return manifest
+            write_json(staged / "splits.json", info["splits"], indent=None)
+            parts["splits.json"] = staged / "splits.json"
+        try:
+            return gdir.finalize(triples, source={"kind": self.kind, "path": str(Path(path).resolve())},
+                                 extra={"skipped_relations": info["skipped_relations"]},
+                                 dropped=info["dropped"], parts=parts, **kwargs)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
 
 
 class SynthBuilder(GraphBuilder):
@@ -149,9 +158,7 @@ class SynthBuilder(GraphBuilder):
         gdir.prepare(overwrite_other_source=self.kind)
         # The world (ground truth, images) is generated beside the graph and moved in with it: a
         # failed rebuild leaves the previous directory byte-identical.
-        staged = gdir.root / ".synth"
-        if staged.exists():
-            shutil.rmtree(staged)
+        staged = gdir.scratch("synth")
         try:
             summary = generate_world(staged, n_artists=artists, seed=seed, image_size=image_size,
                                      works_per_artist=works_per_artist, render_images=images, progress=progress)
@@ -170,5 +177,12 @@ builder_resolver: ClassResolver[GraphBuilder] = ClassResolver.from_subclasses(
 
 
 def build_graph(kind: str | GraphBuilder | type[GraphBuilder], out: str | Path, **kwargs) -> dict:
-    """Build a graph directory with the named builder, e.g. ``build_graph("synth", "world", artists=200)``."""
-    return builder_resolver.make(kind).build(out, **kwargs)
+    """Build a graph directory with the named builder, e.g. ``build_graph("synth", "world", artists=200)``.
+
+    The build holds ``out``'s lock: a second build into the same directory at the same time fails at
+    once with one line naming the process that holds it (:func:`artkg.kg.lock.output_lock`)."""
+    from artkg.kg.lock import output_lock
+
+    builder = builder_resolver.make(kind)
+    with output_lock(out, what="--out"):
+        return builder.build(out, **kwargs)

@@ -32,10 +32,24 @@ class KnowledgeGraph:
         if self.manifest.get("format_version") != FORMAT_VERSION:
             raise InputError(f"{root} was written by artkg {self.manifest.get('artkg_version')} in an "
                              f"incompatible format", "rebuild it with this version of kgbuild")
+        from artkg.kg.integrity import check, rebuild_command
+
+        check(self.dir.root, self.manifest)  # every file present, at the size the build wrote
         from safetensors.torch import load_file  # safetensors: no pickle involved
 
-        self._tensors = load_file(str(self.dir.processed / "tensors.safetensors"))
-        nodes = json.loads((self.dir.processed / "nodes.json").read_text(encoding="utf-8"))
+        def damaged(name: str, exc: Exception) -> InputError:
+            return InputError(f"the graph directory {self.dir.root} is damaged: processed/{name} cannot be read "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})",
+                              f"rebuild it: `{rebuild_command(self.dir.root, self.manifest)}`")
+
+        try:
+            self._tensors = load_file(str(self.dir.processed / "tensors.safetensors"))
+        except Exception as exc:  # safetensors raises its own SafetensorError (not importable by name)
+            raise damaged("tensors.safetensors", exc) from None
+        try:
+            nodes = json.loads((self.dir.processed / "nodes.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise damaged("nodes.json", exc) from None
         self.iris: dict[str, list[str]] = {t: v["iri"] for t, v in nodes.items()}
         self.labels: dict[str, list[str | None]] = {t: v["label"] for t, v in nodes.items()}
         self.descriptions: dict[str, list[str | None]] = {t: v["description"] for t, v in nodes.items()}

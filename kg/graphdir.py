@@ -12,14 +12,19 @@ Layout::
         nodes.json             per node type: IRIs (index order), labels, descriptions; artwork images
         evidence.json          one record per (artist, influenced_by, artist) edge, same order
 
-Derived parts are built in ``.staging/`` and moved into place; ``manifest.json`` is written
-last, so a directory without it is an unfinished build (its ``raw/`` cache is kept for resuming).
+Derived parts are built in a staging folder of their own (``.staging-<pid>-<random>/``) and moved
+into place; ``manifest.json`` is written last, with the size and sha256 of every file
+(:mod:`artkg.kg.integrity`), so a directory without it is an unfinished build (its ``raw/`` cache is
+kept for resuming) and one whose files no longer match it is reported as damaged. Builders hold the
+directory's lock (:mod:`artkg.kg.lock`) for the whole build.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import os
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -47,13 +52,18 @@ class GraphDir:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self.token = f"{os.getpid()}-{secrets.token_hex(3)}"  # this build's own staging names
 
     raw = property(lambda self: self.root / "raw")
     ntriples = property(lambda self: self.root / "graph.nt")
     store = property(lambda self: self.root / "store")
     processed = property(lambda self: self.root / "processed")
     manifest_path = property(lambda self: self.root / MANIFEST)
-    staging = property(lambda self: self.root / ".staging")
+    staging = property(lambda self: self.root / f".staging-{self.token}")
+
+    def scratch(self, name: str) -> Path:
+        """A folder of this build's own for a builder's files (moved in through ``finalize(parts=…)``)."""
+        return self.root / f".{name}-{self.token}"
 
     def prepare(self, overwrite_other_source: str | None = None) -> None:
         """Create the directory; refuse to mix into a graph built from another source."""
@@ -66,6 +76,12 @@ class GraphDir:
                     f"{self.root} already holds a graph built by `kgbuild {old['source']['kind']}`",
                     "choose another --out, or delete that directory first")
         self.root.mkdir(parents=True, exist_ok=True)
+        for stale in self.root.glob(".*-*-*"):  # left by a killed build (the caller holds the lock)
+            if stale.is_dir() and stale.name.split("-", 1)[0] in (".staging", ".synth", ".parts"):
+                shutil.rmtree(stale, ignore_errors=True)
+        old = self.root / ".staging"  # the shared name of earlier versions
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
 
     def manifest(self) -> dict:
         if not self.root.is_dir():
@@ -75,7 +91,21 @@ class GraphDir:
             hint = "(its raw/ cache is kept: rerun the same kgbuild command to resume)" if self.raw.exists() else ""
             raise InputError(f"{self.root} is not a finished artkg graph directory (no {MANIFEST}) {hint}".strip(),
                              "build one with `kgbuild synth|wikidata|rdf|wikiart|artgraph ... --out DIR`")
-        return json.loads(self.manifest_path.read_text())
+        try:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{self.manifest_path} is corrupt (not JSON: {exc})",
+                             "rebuild the directory with the kgbuild command that made it") from None
+        if not isinstance(manifest, dict) or "counts" not in manifest:
+            raise InputError(f"{self.manifest_path} is not an artkg manifest",
+                             "rebuild the directory with the kgbuild command that made it")
+        return manifest
+
+    def verify(self, deep: bool = False) -> list[str]:
+        """What no longer matches the manifest (missing, truncated or, when ``deep``, changed files)."""
+        from artkg.kg.integrity import verify
+
+        return verify(self.root, self.manifest(), deep=deep)
 
     def finalize(self, triples: TripleSet, *, source: dict, queries: list[str] | None = None,
                  extra: dict | None = None, build_store: bool = True,
@@ -155,6 +185,8 @@ class GraphDir:
             elif dst.exists():
                 dst.unlink()
         shutil.rmtree(self.staging)
+        from artkg.kg.integrity import file_record
+
         manifest = {
             "artkg_version": __version__,
             "format_version": FORMAT_VERSION,
@@ -171,6 +203,7 @@ class GraphDir:
             "dropped": drop_report(graph, dropped, renumbered, triples),
             "store": build_store,
             **(extra or {}),
+            "files": file_record(self.root),
         }
         write_json(self.manifest_path, manifest)
         log.info("graph written to %s: %d triples, %s (%.1f s)", self.root, n_triples,

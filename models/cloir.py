@@ -13,14 +13,15 @@ import json
 import logging
 import sys
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Annotated, Optional
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from artkg.kg.errors import InputError
-from artkg.models.options import JsonOptions
+from artkg.models.options import (Field, Fraction, JsonOptions, NonNegativeFloat, NonNegativeInt, PositiveFloat,
+                                  PositiveInt)
 
 log = logging.getLogger("artkg")
 
@@ -34,28 +35,28 @@ class CloirConfig(JsonOptions):
     inputs: str = "image"  # what the MLP reads: image | text | image+text (`--inputs`)
     image_features: Optional[str] = None  # feature folder / encoder name (latest if None; `--features`)
     text_features: Optional[str] = None
-    hops: int = 1
+    hops: Annotated[int, Field(ge=1, le=2)] = 1
     sampling: str = "random"  # positive sampler: random | similarity
     negatives: str = "random"  # negative sampler: random | hard
-    n: int = 10  # positives per anchor
+    n: PositiveInt = 10  # positives per anchor
     split: str = "stratified"  # stratified | leave_out_agents
-    test_fraction: float = 0.3
-    val_fraction: float = 0.1
-    depth: int = 3
-    dropout: float = 0.5
+    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    val_fraction: Fraction = 0.1
+    depth: PositiveInt = 3
+    dropout: Fraction = 0.5
     standardize: bool = True
-    pca: Optional[int] = None  # project the inputs on their top principal components first (fit on training works)
-    margin: float = 1.0
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 5e-4
-    weight_decay: float = 0.0
-    patience: int = 10
+    pca: Optional[PositiveInt] = None  # project the inputs on their top principal components first (fit on training works)
+    margin: PositiveFloat = 1.0
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 32
+    lr: PositiveFloat = 5e-4
+    weight_decay: NonNegativeFloat = 0.0
+    patience: NonNegativeInt = 10
     seed: int = 42
-    k: list[int] = field(default_factory=lambda: [1, 5, 10])
+    k: list[PositiveInt] = field(default_factory=lambda: [1, 5, 10])
     time_filter: bool = True
     device: str = "auto"
-    threads: Optional[int] = None
+    threads: Optional[PositiveInt] = None
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "the config"):
