@@ -102,6 +102,30 @@ def _unseen_classes(values: list[str]) -> dict:
     return out
 
 
+def _default(name: str, key: str | None = None) -> str:
+    """`` [default: …]`` for a flag that overrides a config field: the TrainConfig (and CLOIR) default,
+    read from the dataclasses so the help never drifts from the code."""
+    import dataclasses
+
+    from artkg.models.cloir import CloirConfig
+    from artkg.models.train_config import TrainConfig
+
+    def value(cls, field: str):
+        for f in dataclasses.fields(cls):
+            if f.name == field:
+                v = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                return v.get(key) if key and isinstance(v, dict) else v
+        return dataclasses.MISSING
+
+    g, c = value(TrainConfig, name), value(CloirConfig, name)
+    shown = [f"{v}" if i == 0 else f"cloir {v}" for i, v in enumerate((g, c)) if v is not dataclasses.MISSING]
+    if g is not dataclasses.MISSING and c is not dataclasses.MISSING and g == c:
+        shown = [f"{g}"]
+    elif g is dataclasses.MISSING and c is not dataclasses.MISSING:
+        shown = [f"{c}"]
+    return f" [default: {', '.join(shown)}]" if shown else ""
+
+
 @app.command(epilog="Examples:\n\n  artkg train graphclip world --task style --gnn sage --layers 2 --out runs/style\n\n"
                     "  artkg train graphclip world --task style --task genre --task-weight 0.5 --out runs/multi\n\n"
                     "  artkg train graphclip world --task style --unseen-fraction 0.25 --out runs/zeroshot\n\n"
@@ -117,23 +141,28 @@ def train(
     graph_dir: Path = typer.Argument(..., help="A graph directory with features (`artkg features`)."),
     out: Path = typer.Option(..., "--out", "-o", help="The run directory to write."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TrainConfig JSON file; flags override it."),
-    task: list[str] = typer.Option([], "--task", "-t", help="Class node type to predict (repeat for multi-task)."),
+    task: list[str] = typer.Option([], "--task", "-t", help="Class node type to predict (repeat for multi-task)."
+                                     + _default("tasks")),
     task_weight: list[float] = typer.Option([], "--task-weight", help="Loss weight per task, or λ for each task "
                                                                       "after the first."),
-    gnn: Optional[str] = typer.Option(None, "--gnn", help="sage or gat."),
-    layers: Optional[int] = typer.Option(None, "--layers", min=1, help="GNN layers (2 or 3)."),
-    hidden: Optional[int] = typer.Option(None, "--hidden", min=1, help="GNN hidden size."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Maximum epochs (early stopping may end sooner)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Training artworks per step."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (Adam)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the split, the initialisation and the batches."),
+    gnn: Optional[str] = typer.Option(None, "--gnn", help="sage or gat." + _default("gnn")),
+    layers: Optional[int] = typer.Option(None, "--layers", min=1, help="GNN layers (2 or 3)." + _default("gnn_kwargs", "layers")),
+    hidden: Optional[int] = typer.Option(None, "--hidden", min=1, help="GNN hidden size." + _default("gnn_kwargs", "hidden")),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Maximum epochs (early stopping may end sooner)."
+                                          + _default("epochs")),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Training artworks (cloir: triplets) per step."
+                                              + _default("batch_size")),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (Adam)." + _default("lr")),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the split, the initialisation and the "
+                                      "batches." + _default("seed")),
     unseen_fraction: Optional[float] = typer.Option(None, "--unseen-fraction",
-                                                    help="Share of each task's classes held out of training (zero-shot)."),
+                                                    help="Share of each task's classes held out of training (zero-shot)."
+                                                         + _default("unseen_fraction")),
     unseen_class: list[str] = typer.Option([], "--unseen-class", help="TASK=CLASS to hold out (IRI, id or label)."),
     unseen_mode: Optional[str] = typer.Option(None, "--unseen-mode",
                                               help="strict (default: held-out classes' labels are nowhere in what "
                                                    "the model sees) or transductive (training-split labels of "
-                                                   "held-out classes stay in the graph)."),
+                                                   "held-out classes stay in the graph)." + _default("unseen_mode")),
     model_kwargs: Optional[str] = typer.Option(None, "--model-kwargs", help="JSON object of model options "
                                                "(e.g. '{\"embed_dim\": 256, \"context\": true}')."),
     gnn_kwargs: Optional[str] = typer.Option(None, "--gnn-kwargs", help="JSON object of GNN options "
@@ -141,18 +170,25 @@ def train(
     features: Optional[str] = typer.Option(None, "--features", help="Image feature set: a folder under "
                                            "GRAPH_DIR/features or an encoder name (default: the latest)."),
     inputs: Optional[str] = typer.Option(None, "--inputs", help="cloir: what the model reads, image, text or "
-                                         "image+text."),
-    sampling: Optional[str] = typer.Option(None, "--sampling", help="cloir: positive sampling, random or similarity."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, help="cloir: positives per anchor (10 or 100 in the paper)."),
-    negatives: Optional[str] = typer.Option(None, "--negatives", help="cloir: negative sampling, random or hard."),
+                                         "image+text." + _default("inputs")),
+    sampling: Optional[str] = typer.Option(None, "--sampling", help="cloir: positive sampling, random or similarity."
+                                           + _default("sampling")),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="cloir: positives per anchor (10 or 100 in the "
+                                 "paper)." + _default("n")),
+    negatives: Optional[str] = typer.Option(None, "--negatives", help="cloir: negative sampling, random or hard."
+                                            + _default("negatives")),
     split: Optional[str] = typer.Option(None, "--split", help="published: the graph's published split (splits.json "
-                                        "from kgbuild wikiart/artgraph); cloir also stratified or leave_out_agents."),
-    hops: Optional[int] = typer.Option(None, "--hops", min=1, max=2, help="cloir: influence hops for positives."),
-    sampler: Optional[str] = typer.Option(None, "--sampler", help="auto, full or neighbor."),
+                                        "from kgbuild wikiart/artgraph); cloir also stratified or leave_out_agents."
+                                        + _default("split")),
+    hops: Optional[int] = typer.Option(None, "--hops", min=1, max=2, help="cloir: influence hops for positives."
+                                      + _default("hops")),
+    sampler: Optional[str] = typer.Option(None, "--sampler", help="auto, full or neighbor." + _default("sampler")),
     class_inputs: Optional[str] = typer.Option(None, "--class-inputs", help="GNN input of class nodes: constant, "
-                                               "embedding or text (their text features)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
+                                               "embedding or text (their text features)." + _default("class_inputs")),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda." + _default("device")),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: all)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished run in --out (it stays whole "
+                                   "until the new one is written)."),
     as_json: bool = JsonOption,
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
@@ -175,7 +211,7 @@ def train(
         _train_cloir(graph_dir, out, config, inputs=inputs, image_features=features, sampling=sampling, n=n,
                      negatives=negatives,
                      split=split, hops=hops, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                     threads=threads, as_json=as_json, quiet=quiet)
+                     threads=threads, as_json=as_json, quiet=quiet, overwrite=overwrite)
         return
     if split is not None and split != "published":
         from artkg.kg.errors import InputError
@@ -208,7 +244,7 @@ def train(
                        ("device", device), ("threads", threads), ("split", split)):
         if value is not None:
             changes[key] = value
-    result = run_training(graph_dir, base.replace(**changes), out=out, progress=not quiet)
+    result = run_training(graph_dir, base.replace(**changes), out=out, progress=not quiet, overwrite=overwrite)
     report = {"run": str(result.run_dir), "model": result.config.model, "tasks": result.config.tasks,
               "metrics": result.metrics}
     emit(report, as_json, lambda r: "\n".join([f"{r['model']} run written to {r['run']}", *_metrics_text(r["metrics"])]))
@@ -228,12 +264,14 @@ def _cloir_metrics_text(metrics: dict) -> list[str]:
     return lines
 
 
-def _train_cloir(graph_dir: Path, out: Path, config: Optional[Path], as_json: bool, quiet: bool, **flags) -> None:
+def _train_cloir(graph_dir: Path, out: Path, config: Optional[Path], as_json: bool, quiet: bool,
+                 overwrite: bool = False, **flags) -> None:
     from artkg.models.cloir import CloirConfig
     from artkg.retrieval.cloir import train_cloir
 
     changes = {key: value for key, value in flags.items() if value is not None}
-    result = train_cloir(graph_dir, CloirConfig.coerce(config, changes), out=out, progress=not quiet)
+    result = train_cloir(graph_dir, CloirConfig.coerce(config, changes), out=out, progress=not quiet,
+                         overwrite=overwrite)
     report = {"run": str(result.run_dir), "model": "cloir", "metrics": result.metrics}
     emit(report, as_json, lambda r: "\n".join([f"cloir run written to {r['run']}",
                                                *_cloir_metrics_text(r["metrics"])]))

@@ -157,4 +157,7 @@ def _make(resolver: ClassResolver, what: str, name_or_instance, kwargs: dict | N
         if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             raise InputError(f"bad {what} options for {resolver.normalize_cls(cls)}: {', '.join(unknown)}",
                              f"its options are {', '.join(params) or 'none'}")
+        from artkg.models.options import check_call_kwargs
+
+        kwargs = check_call_kwargs(cls, kwargs, f"the {what} options")
     return resolver.make(name_or_instance, kwargs)

@@ -55,6 +55,17 @@ def extract_features(graph_dir: str | Path,
         raise InputError(f"the graph at {graph.root} has no artworks, so there are no images to encode",
                          "pass --image-encoder none to compute text features only")
     dev = resolve_device(device)
+    from artkg.kg.lock import output_lock
+
+    with output_lock(graph.root / "features", what="graph directory (or wait for the other `artkg features`)"):
+        results = _extract(graph, image_encoder, image_encoder_kwargs, text_encoder, text_encoder_kwargs, dev,
+                           batch_size, progress, image_root, num_workers)
+    return {"graph": str(graph.root), "cached": all(r["cached"] for r in results), "features": results}
+
+
+def _extract(graph, image_encoder, image_encoder_kwargs, text_encoder, text_encoder_kwargs, dev, batch_size,
+             progress, image_root, num_workers) -> list[dict]:
+    """The image and text runs, under the features folder's lock."""
     results = []
     if image_encoder is not None:
         encoder = make_image_encoder(image_encoder, **(image_encoder_kwargs or {}))
@@ -64,7 +75,7 @@ def extract_features(graph_dir: str | Path,
     if text_encoder is not None:
         encoder = make_text_encoder(text_encoder, **(text_encoder_kwargs or {}))
         results.append(_TextRun(graph, encoder, text_encoder_kwargs, dev, batch_size, progress).run())
-    return {"graph": str(graph.root), "cached": all(r["cached"] for r in results), "features": results}
+    return results
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:

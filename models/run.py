@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+
 import torch
 
 from artkg._version import __version__
@@ -48,13 +51,18 @@ class Run:
 
 def save_run(out: str | Path, result) -> Path:
     """Write a :class:`~artkg.models.train.TrainResult` as a run directory; returns its path."""
+    final = check_out(out)
+    with staged_run(final) as out:
+        _write_run(out, result)
+    log.info("run written to %s", final)
+    return final
+
+
+def _write_run(out: Path, result) -> None:
     from safetensors.torch import save_file
 
     from artkg.models.zoo import model_name
 
-    out = check_out(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG).unlink(missing_ok=True)  # an overwritten run is unfinished until config.json is back
     data, model = result.data, result.model
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     with atomic_path(out / WEIGHTS) as tmp:
@@ -87,16 +95,68 @@ def save_run(out: str | Path, result) -> Path:
         "tower_trained": bool(result.metrics.get("training", {}).get("image_tower", {}).get("trained", False)),
     }
     write_json(out / CONFIG, config)
-    log.info("run written to %s", out)
-    return out
 
 
-def check_out(out: str | Path) -> Path:
-    """A run may go to a new or empty folder, or replace an earlier run — nothing else is overwritten."""
+def check_out(out: str | Path, overwrite: bool = True) -> Path:
+    """A run may go to a new or empty folder, an unfinished run's folder, or — with ``overwrite`` —
+    replace a finished run; nothing else is overwritten."""
+    from artkg.kg.lock import LOCK, OWNER
+
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / CONFIG).exists())):
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a run directory", "choose another --out (or an empty folder)")
+    if not out.exists():
+        return out
+    if (out / CONFIG).exists():
+        if not overwrite:
+            try:
+                import json
+
+                old = json.loads((out / CONFIG).read_text(encoding="utf-8"))
+                what = f"a finished {old.get('model', '?')} run from {old.get('created', '?')}"
+            except (OSError, ValueError):
+                what = "a finished run"
+            raise InputError(f"{out} already holds {what}",
+                             "pass --overwrite to replace it (it stays intact until the new run is written), "
+                             "or choose another --out")
+        return out
+    mine = {CONFIG, WEIGHTS, SPLIT, METRICS, HISTORY, LOCK, OWNER, "eval.json"}
+    if any(p.name not in mine and not p.name.startswith(".staging-") for p in out.iterdir()):
         raise InputError(f"{out} exists and is not a run directory", "choose another --out (or an empty folder)")
     return out
+
+
+@contextmanager
+def run_directory(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Hold ``out``'s lock for a whole training (a second one into the same folder fails at once)
+    after checking that the run may be written there."""
+    from artkg.kg.lock import output_lock
+
+    check_out(out, overwrite)  # before taking the lock: a refused run leaves no folder behind
+    with output_lock(out, what="--out") as root:
+        check_out(root, overwrite)
+        yield root
+
+
+@contextmanager
+def staged_run(out: Path) -> Iterator[Path]:
+    """A folder inside ``out`` to write a run's files into; on success they replace the old run's,
+    ``config.json`` last (until then the old run stays whole; a failure leaves it untouched)."""
+    import os
+    import secrets
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / f".staging-{os.getpid()}-{secrets.token_hex(3)}"
+    staging.mkdir()
+    try:
+        yield staging
+        (out / CONFIG).unlink(missing_ok=True)  # the run is unfinished for the moment of the swap
+        for p in sorted(staging.iterdir(), key=lambda p: p.name == CONFIG):
+            os.replace(p, out / p.name)
+        (out / "eval.json").unlink(missing_ok=True)  # an evaluation of the replaced run
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _jsonable(value):
@@ -140,6 +200,10 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
 
     run_dir = Path(run_dir)
     config = read_config(run_dir)
+    if config.get("model") == "cloir":
+        raise InputError(f"{run_dir} is a CLOIR influence-retrieval run, not a classifier",
+                         f"use it with `artkg influence GRAPH_DIR --artwork ID --run {run_dir}` "
+                         f"(`artkg eval {run_dir}` re-evaluates it)")
     spec = dict(config["model_spec"])
     tower_spec = spec.pop("image_tower", None)
     model = build_model(config["model"], spec)
@@ -151,7 +215,12 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
     if not weights.exists():
         raise InputError(f"{run_dir} has no {WEIGHTS}", "retrain the run")
     try:
-        model.load_state_dict(load_file(str(weights)), strict=True)
+        state = load_file(str(weights))
+    except Exception as exc:  # a truncated or foreign file (safetensors' SafetensorError)
+        raise InputError(f"{weights} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
+                         "retrain the run (`artkg train … --overwrite`)") from None
+    try:
+        model.load_state_dict(state, strict=True)
     except (RuntimeError, OSError) as exc:
         raise InputError(f"the weights in {weights} do not fit the model in {CONFIG}: {str(exc).splitlines()[0]}",
                          "retrain the run") from exc

@@ -45,18 +45,32 @@ class TrainResult:
 
 # ------------------------------------------------------------------ entry point
 def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None = None,
-          out: str | Path | None = None, progress: bool = True, **overrides) -> TrainResult:
-    """Train ``config.model`` on a graph directory with features; write a run directory to ``out``."""
+          out: str | Path | None = None, progress: bool = True, overwrite: bool = False,
+          **overrides) -> TrainResult:
+    """Train ``config.model`` on a graph directory with features; write a run directory to ``out``.
+
+    ``out`` is locked for the whole training; a finished run already there is replaced only with
+    ``overwrite`` (and stays whole until the new one is written)."""
+    config = TrainConfig.coerce(config, {k: v for k, v in overrides.items() if v is not None})
+    if out is None:
+        return _train(graph_dir, config, progress)
+    from artkg.models.run import run_directory, save_run
+
+    with run_directory(out, overwrite):  # fail before training, not after
+        result = _train(graph_dir, config, progress)
+        result.run_dir = save_run(out, result)
+    return result
+
+
+def _train(graph_dir, config: TrainConfig, progress: bool) -> TrainResult:
     from artkg.kg.graph import load_graph
     from artkg.models.data import TrainingData
     from artkg.models.features import resolve_device
     from artkg.models.features_cache import feature_meta, load_features
+    from artkg.models.zoo import model_class
 
-    config = TrainConfig.coerce(config, {k: v for k, v in overrides.items() if v is not None})
-    if out is not None:  # fail before training, not after
-        from artkg.models.run import check_out
+    _check_component_options(model_class(config.model), config)
 
-        check_out(out)
     if config.threads:
         torch.set_num_threads(int(config.threads))
     seed_everything(config.seed)
@@ -103,18 +117,29 @@ def train(graph_dir: str | Path, config: TrainConfig | dict | str | Path | None 
     metrics["training"]["split"] = split_info
     if trainer.tower is not None:
         metrics["training"]["image_tower"] = trainer.tower_report()
-    result = TrainResult(model, data, config, metrics, history)
-    if out is not None:
-        from artkg.models.run import save_run
-
-        result.run_dir = save_run(out, result)
-    return result
+    return TrainResult(model, data, config, metrics, history)
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _check_component_options(cls: type[ArtworkClassifier], config: TrainConfig) -> None:
+    """The types of ``model_kwargs`` and ``gnn_kwargs``, checked against the classes' annotations
+    before anything is loaded (one line naming the option)."""
+    from artkg.models.options import check_call_kwargs
+
+    config.model_kwargs = check_call_kwargs(cls, config.model_kwargs, "model_kwargs")
+    if cls.uses_graph and isinstance(config.gnn, str):
+        from artkg.models.gnn import gnn_resolver
+
+        try:
+            gnn_cls = gnn_resolver.lookup(config.gnn)
+        except (KeyError, ValueError):
+            return  # an unknown name fails later with the registry's list
+        config.gnn_kwargs = check_call_kwargs(gnn_cls, config.gnn_kwargs, "gnn_kwargs")
 
 
 def make_model(cls: type[ArtworkClassifier], data, config: TrainConfig) -> ArtworkClassifier:

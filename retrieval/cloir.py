@@ -50,15 +50,24 @@ class CloirResult:
 
 
 def train_cloir(graph_dir: str | Path, config: CloirConfig | dict | str | Path | None = None,
-                out: str | Path | None = None, progress: bool = True, **overrides) -> CloirResult:
+                out: str | Path | None = None, progress: bool = True, overwrite: bool = False,
+                **overrides) -> CloirResult:
     """Draw triplets from the graph's influence hops, train the CLOIR MLP, evaluate it against the
-    raw-feature baseline on the test artworks, and write a run directory to ``out``."""
+    raw-feature baseline on the test artworks, and write a run directory to ``out`` (locked while
+    training; a finished run there is replaced only with ``overwrite``)."""
+    config = CloirConfig.coerce(config, overrides)
+    if out is None:
+        return _train_cloir(graph_dir, config, None, progress)
+    from artkg.models.run import run_directory
+
+    with run_directory(out, overwrite):
+        return _train_cloir(graph_dir, config, out, progress)
+
+
+def _train_cloir(graph_dir, config: CloirConfig, out, progress: bool) -> CloirResult:
     from artkg.kg.graph import load_graph
     from artkg.models.features import resolve_device
 
-    config = CloirConfig.coerce(config, overrides)
-    if out is not None:
-        check_out(out)
     if config.threads:
         torch.set_num_threads(int(config.threads))
     torch.manual_seed(config.seed)
@@ -143,11 +152,18 @@ def evaluate_features(graph, features: str = "image", queries: Optional[np.ndarr
 
 
 def save_cloir_run(out: str | Path, result: CloirResult, graph, record: dict) -> Path:
+    from artkg.models.run import staged_run
+
+    final = check_out(out)
+    with staged_run(final) as out:
+        _write_cloir_run(out, result, graph, record)
+    log.info("run written to %s", final)
+    return final
+
+
+def _write_cloir_run(out: Path, result: CloirResult, graph, record: dict) -> None:
     from safetensors.torch import save_file
 
-    out = check_out(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG).unlink(missing_ok=True)  # unfinished until config.json is back
     state = {k: v.detach().cpu().contiguous().clone() for k, v in result.model.state_dict().items()}
     with atomic_path(out / WEIGHTS) as tmp:
         save_file(state, str(tmp), metadata={"artkg": __version__, "format_version": str(FORMAT_VERSION)})
@@ -165,8 +181,6 @@ def save_cloir_run(out: str | Path, result: CloirResult, graph, record: dict) ->
                   "source": graph.manifest.get("source", {}).get("kind")},
         "features": record,
     })
-    log.info("run written to %s", out)
-    return out
 
 
 def load_cloir_run(run_dir: str | Path) -> tuple[dict, CLOIRNet, ArtworkSplit]:
@@ -179,11 +193,13 @@ def load_cloir_run(run_dir: str | Path) -> tuple[dict, CLOIRNet, ArtworkSplit]:
         raise InputError(f"{run_dir} is a {config.get('model')} run, not a CLOIR run",
                          "train one with `artkg train cloir GRAPH_DIR --out RUN`")
     model = CLOIRNet(**config["model_spec"])
+    if not (run_dir / WEIGHTS).exists():
+        raise InputError(f"{run_dir} has no {WEIGHTS}", "retrain the run (`artkg train cloir … --overwrite`)")
     try:
         model.load_state_dict(load_file(str(run_dir / WEIGHTS)), strict=True)
-    except (RuntimeError, OSError) as exc:
-        raise InputError(f"the weights in {run_dir / WEIGHTS} do not fit its {CONFIG}: {str(exc).splitlines()[0]}",
-                         "retrain the run") from exc
+    except Exception as exc:  # a truncated file (SafetensorError) or weights of another shape
+        raise InputError(f"the weights in {run_dir / WEIGHTS} cannot be loaded ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:120]})", "retrain the run (`artkg train cloir … --overwrite`)") from None
     split = ArtworkSplit.from_json(json.loads((run_dir / SPLIT).read_text(encoding="utf-8")))
     return config, model.eval(), split
 
