@@ -57,7 +57,8 @@ def extract_features(graph_dir: str | Path,
     dev = resolve_device(device)
     from artkg.kg.lock import output_lock
 
-    with output_lock(graph.root / "features", what="graph directory (or wait for the other `artkg features`)"):
+    # The graph directory's own lock: no two `artkg features`, and no kgbuild rebuilding it meanwhile.
+    with output_lock(graph.root, what="graph directory"):
         results = _extract(graph, image_encoder, image_encoder_kwargs, text_encoder, text_encoder_kwargs, dev,
                            batch_size, progress, image_root, num_workers)
     return {"graph": str(graph.root), "cached": all(r["cached"] for r in results), "features": results}
