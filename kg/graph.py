@@ -120,10 +120,11 @@ class KnowledgeGraph:
         return label if label is not None else S.local_name(self.iris[node_type][index])
 
     def resolve(self, node_type: str, query: str) -> int:
-        """Index of a node given as an IRI, a QID/local name or an exact label.
+        """Index of a node given as an IRI, a QID/local name, a label — or a looser spelling of one.
 
-        A label must match exactly (after Unicode normalisation); if it does not, or if it is
-        ambiguous, the error lists the closest labels with their ids.
+        An id or an exact label wins. Otherwise a case- and accent-insensitive, partial or slightly
+        misspelt label (:mod:`artkg.kg.search`) is accepted when it matches one node only; when it
+        matches several, the error lists them with their ids.
         """
         query = query.strip()
         if node_type not in self.iris or not self.iris[node_type]:
@@ -152,6 +153,18 @@ class KnowledgeGraph:
                                 for i in hits[:8])
             raise NotFoundError(f"{len(hits)} {node_type}s are labelled {query!r}: {options}",
                                 "pass the id (IRI or QID) instead of the label")
+        from artkg.kg.search import resolve_unambiguous
+
+        found, matches = resolve_unambiguous(self, node_type, query)  # case, accents, parts, typos
+        if found is not None:
+            return found
+        if matches:
+            options = "; ".join(f"{self.label_of(node_type, m.index)} = {S.local_name(self.iris[node_type][m.index])}"
+                                for m in matches[:6])
+            more = f" (and {len(matches) - 6} more)" if len(matches) > 6 else ""
+            raise NotFoundError(f"{len(matches)} {node_type}s match {query!r}: {options}{more}",
+                                f"pass one of these ids, or list them with `artkg search {self.root} "
+                                f"{json.dumps(query, ensure_ascii=False)} --type {node_type}`")
         close = difflib.get_close_matches(_norm(query), list(by_label), n=5, cutoff=0.6)
         if not close:  # also try a case-insensitive substring, useful for surnames
             needle = _norm(query).casefold()
