@@ -23,6 +23,18 @@ def registries() -> dict[str, ClassResolver]:
             "negative_sampler": negative_sampler_resolver, "explainer": algorithm_resolver}
 
 
+def public_name(resolver: ClassResolver, cls: type) -> str:
+    """The spelling users type and read (``efficientnet_lite``, ``image_head``): a class's ``kind``
+    where it has one, else the resolver's key. The resolver also accepts the normalised key."""
+    kind = getattr(cls, "kind", None)
+    return kind if isinstance(kind, str) and kind else resolver.normalize_cls(cls)
+
+
+def public_names(resolver: ClassResolver) -> list[str]:
+    """Every registered component of ``resolver`` in the one spelling used by ls, errors, help and README."""
+    return sorted(public_name(resolver, cls) for cls in resolver.lookup_dict.values())
+
+
 def versions() -> dict[str, str]:
     from artkg import __version__
 

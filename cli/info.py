@@ -62,9 +62,9 @@ def schema(as_json: bool = JsonOption) -> None:
 @app.command(name="ls", epilog="Example:\n\n  artkg ls --json")
 def list_components(as_json: bool = JsonOption) -> None:
     """List the registered components (builders, …) by registry."""
-    from artkg.registry import registries
+    from artkg.registry import public_names, registries
 
-    table = {name: sorted(resolver.lookup_dict) for name, resolver in registries().items()}
+    table = {name: public_names(resolver) for name, resolver in registries().items()}
     emit(table, as_json, lambda t: "\n".join(f"{k}: {', '.join(v)}" for k, v in t.items()))
 
 

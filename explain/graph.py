@@ -26,6 +26,7 @@ from artkg.explain.graph_facts import (Subgraph, build_subgraph, fact_weights, h
                                        top_facts, within_hops)
 from artkg.explain.graph_model import explain_inputs, reset_masks, wrap
 from artkg.kg.errors import InputError
+from artkg.registry import public_names
 
 log = logging.getLogger("artkg")
 
@@ -92,7 +93,7 @@ def make_algorithm(name: str | GraphAlgorithm, kwargs: dict | None = None) -> Gr
     normal = algorithm_resolver.normalize(name)
     if normal not in algorithm_resolver.lookup_dict and normal not in algorithm_resolver.synonyms:
         raise InputError(f"unknown explanation algorithm {name!r}",
-                         f"choose one of {', '.join(sorted(algorithm_resolver.lookup_dict))}")
+                         f"choose one of {', '.join(public_names(algorithm_resolver))}")
     try:
         return algorithm_resolver.make(name, kwargs or {})
     except TypeError as exc:

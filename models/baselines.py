@@ -24,6 +24,8 @@ class PrototypeClassifier(ArtworkClassifier):
     without its graph.
     """
 
+    kind = "prototype"  # the name users type (`artkg ls`)
+
     uses_text: ClassVar[bool] = True
 
     def __init__(self, tasks: dict[str, dict], image_dim: int, text_dim: int, embed_dim: int = 128,
@@ -50,6 +52,8 @@ class PrototypeClassifier(ArtworkClassifier):
 class LinearProbe(ArtworkClassifier):
     """Logistic regression (one linear layer per task) on standardised frozen image features."""
 
+    kind = "linear_probe"  # the name users type (`artkg ls`)
+
     def __init__(self, tasks: dict[str, dict], image_dim: int):
         super().__init__(tasks, image_dim)
         self.heads = nn.ModuleDict({t: nn.Linear(image_dim, self.num_classes(t)) for t in self.tasks})
@@ -64,6 +68,8 @@ class LinearProbe(ArtworkClassifier):
 
 class ImageHeadClassifier(ArtworkClassifier):
     """GraphCLIP's image side (dropout → MLP projection) followed by a linear head per task."""
+
+    kind = "image_head"  # the name users type (`artkg ls`)
 
     def __init__(self, tasks: dict[str, dict], image_dim: int, embed_dim: int = 128, dropout: float = 0.3,
                  input_dropout: float = 0.2):

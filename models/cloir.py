@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from artkg.kg.errors import InputError
 from artkg.models.options import (Field, Fraction, JsonOptions, NonNegativeFloat, NonNegativeInt, PositiveFloat,
                                   PositiveInt)
+from artkg.registry import public_names
 
 log = logging.getLogger("artkg")
 
@@ -82,7 +83,7 @@ class CloirConfig(JsonOptions):
         for name, resolver in (("sampling", positive_sampler_resolver), ("negatives", negative_sampler_resolver)):
             if resolver.normalize(getattr(self, name)) not in resolver.lookup_dict:
                 raise InputError(f"unknown {name} {getattr(self, name)!r}",
-                                 f"choose one of {', '.join(sorted(resolver.lookup_dict))}")
+                                 f"choose one of {', '.join(public_names(resolver))}")
         if self.pca is not None and int(self.pca) < 1:
             raise InputError(f"pca must be at least 1 (got {self.pca})", "e.g. pca 256, or leave it out")
         for name in ("epochs", "batch_size", "n", "depth"):

@@ -24,6 +24,7 @@ import torch
 from class_resolver import ClassResolver
 
 from artkg.kg.errors import InputError
+from artkg.registry import public_name, public_names
 
 
 # ------------------------------------------------------------------ helpers
@@ -144,7 +145,7 @@ def check_encoder_name(resolver: ClassResolver, what: str, name_or_instance) -> 
     """Fail early, with the registered names, on an encoder name the registry does not know."""
     if isinstance(name_or_instance, str) and resolver.normalize(name_or_instance) not in resolver.options:
         raise InputError(f"unknown {what} {name_or_instance!r}",
-                         f"choose one of {', '.join(sorted(resolver.lookup_dict))} (see `artkg ls`)")
+                         f"choose one of {', '.join(public_names(resolver))} (see `artkg ls`)")
 
 
 def _make(resolver: ClassResolver, what: str, name_or_instance, kwargs: dict | None):
@@ -155,7 +156,7 @@ def _make(resolver: ClassResolver, what: str, name_or_instance, kwargs: dict | N
         params = inspect.signature(cls).parameters
         unknown = sorted(set(kwargs) - set(params))
         if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            raise InputError(f"bad {what} options for {resolver.normalize_cls(cls)}: {', '.join(unknown)}",
+            raise InputError(f"bad {what} options for {public_name(resolver, cls)}: {', '.join(unknown)}",
                              f"its options are {', '.join(params) or 'none'}")
         from artkg.models.options import check_call_kwargs
 

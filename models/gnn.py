@@ -16,6 +16,8 @@ import torch
 from class_resolver import ClassResolver
 from torch import Tensor, nn
 
+from artkg.registry import public_names
+
 NORMS = {"layer": nn.LayerNorm, "batch": nn.BatchNorm1d, "none": None, None: None}
 
 
@@ -182,7 +184,7 @@ def make_gnn(gnn: str | HeteroGNN | type[HeteroGNN] | None = "sage", gnn_kwargs:
         return gnn
     if isinstance(gnn, str) and gnn_resolver.normalize(gnn) not in gnn_resolver.lookup_dict \
             and gnn_resolver.normalize(gnn) not in gnn_resolver.synonyms:
-        raise InputError(f"unknown GNN {gnn!r}", f"choose one of {', '.join(sorted(gnn_resolver.lookup_dict))} "
+        raise InputError(f"unknown GNN {gnn!r}", f"choose one of {', '.join(public_names(gnn_resolver))} "
                                                  "(or graphsage, gatv2)")
     try:
         return gnn_resolver.make(gnn, {**(gnn_kwargs or {}), **graph_kwargs})

@@ -40,6 +40,8 @@ class GraphCLIP(ArtworkClassifier):
     option for zero-shot, which did not help on the offline world).
     """
 
+    kind = "graphclip"  # the name users type (`artkg ls`)
+
     uses_graph = True
 
     def __init__(self, tasks: dict[str, dict], image_dim: int, metadata, num_nodes: dict[str, int],

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from artkg.kg.errors import InputError
 from class_resolver import ClassResolver
+
+from artkg.kg.errors import InputError
+from artkg.registry import public_names
 
 FORMAT_VERSION = 1
 METRICS = ("l2", "ip")
@@ -318,7 +320,7 @@ def make_index(kind: str | VectorIndex | type[VectorIndex] = "flat", kind_kwargs
     if isinstance(kind, str) and index_resolver.normalize(kind) not in index_resolver.lookup_dict \
             and index_resolver.normalize(kind) not in index_resolver.synonyms:
         raise InputError(f"unknown index kind {kind!r}",
-                         f"choose one of {', '.join(sorted(index_resolver.lookup_dict))} (see `artkg ls`)")
+                         f"choose one of {', '.join(public_names(index_resolver))} (see `artkg ls`)")
     cls = index_resolver.lookup(kind)
     kind_kwargs = dict(kind_kwargs or {})
     allowed = [p for p in inspect.signature(cls).parameters if p not in ("kwargs", *COMMON)]

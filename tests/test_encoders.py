@@ -62,11 +62,11 @@ def test_registries_have_readable_names():
 
 
 def test_unknown_names_and_options_are_input_errors():
-    with pytest.raises(InputError, match="unknown image encoder 'vit'.*choose one of efficientnetlite, hfimage"):
+    with pytest.raises(InputError, match="unknown image encoder 'vit'.*choose one of efficientnet_lite, hf_image"):
         make_image_encoder("vit")
     with pytest.raises(InputError, match="unknown text encoder"):
         make_text_encoder("word2vec")
-    with pytest.raises(InputError, match="bad image encoder options for torchvisionresnet: colour.*arch, weights"):
+    with pytest.raises(InputError, match="bad image encoder options for torchvision_resnet: colour.*arch, weights"):
         make_image_encoder("torchvision_resnet", colour=True)
     with pytest.raises(InputError, match="no weights 'IMAGENET9K'"):
         make_image_encoder("torchvision_resnet", arch="resnet18", weights="IMAGENET9K")
