@@ -17,7 +17,7 @@ def _text(summary: dict) -> str:
     lines = []
     if "artwork" in summary:
         a = summary["artwork"]
-        lines.append(f"{a['label']} ({a['iri']}, {a['split']} split)")
+        lines.append(f"{a.get('display') or a['label']} ({a['iri']}, {a['split']} split)")
     p = summary.get("prediction")
     if p:
         lines.append(f"  {summary['task']}: {p['label']} {p['score']:.3f} ({p['source']})")
@@ -27,12 +27,16 @@ def _text(summary: dict) -> str:
     g = summary.get("graph")
     if g:
         lines.append(f"  graph: {g['algorithm']}, {g['facts']} facts of {g['candidates']}, "
-                     f"fidelity+ {g['fidelity_plus']:.2f}, fidelity- {g['fidelity_minus']:.2f}")
-        lines += [f"    {f}" for f in g["top_facts"]]
+                     f"fidelity+ {g['fidelity_plus']:.2f}, fidelity- {g['fidelity_minus']:.2f}; "
+                     "the facts, heaviest first (weight):")
+        lines += [f"    {n:2d}. {f}" for n, f in enumerate(g["top_facts"], 1)]
+        if g.get("links"):
+            lines.append("    tied to the artwork by:")
+            lines += [f"        {f}" for f in g["links"]]
     i = summary.get("image")
     if i:
-        lines.append(f"  image: {i['method']} on {i['layer']} for {i['target']['label']}")
-    lines.append("  files:")
+        lines.append(f"  image: {i.get('caption') or i['target']['label']} on {i['layer']}")
+    lines.append("  files written:")
     lines += [f"    {v}" for v in summary["files"].values()]
     return "\n".join(lines)
 
@@ -83,6 +87,7 @@ def register(app: typer.Typer) -> None:
             torch.set_num_threads(threads)
         summary = run_explain(run, artwork=artwork, image=image, task=task,
                               what=ExplainWhat(what.value) if what is not None else None, out=out, target=target,
-                              graph_config=GraphExplainConfig(algorithm=algorithm, top_k=top_k, epochs=epochs, hops=hops),
+                              graph_config=GraphExplainConfig(algorithm=algorithm, top_k=top_k, epochs=epochs, hops=hops,
+                                                              progress=not quiet),
                               cam_config=CamConfig(layer=cam_layer), graph_dir=graph)
         emit(summary, as_json, _text)

@@ -66,8 +66,11 @@ def explain(run, artwork: str | int | None = None, image: str | Path | None = No
     if artwork is not None:
         index = ctx.artwork_index(artwork)
         graph = ctx.graph
+        from artkg.explain.readable import node_details
+
         summary["artwork"] = {"index": index, "iri": graph.iris["artwork"][index],
-                              "label": graph.label_of("artwork", index), "split": ctx.split_of(index)}
+                              "label": graph.label_of("artwork", index), "split": ctx.split_of(index),
+                              **node_details(graph, "artwork", index)}
     if what in (ExplainWhat.graph, ExplainWhat.both):
         from artkg.explain.export import write_graph_files
         from artkg.explain.graph import explain_graph
@@ -87,8 +90,9 @@ def explain(run, artwork: str | int | None = None, image: str | Path | None = No
         summary["graph"] = {"algorithm": sub.algorithm, "explained_class": sub.explained_class,
                             "facts": len(sub.edges), "nodes": len(sub.nodes), "candidates": sub.candidates,
                             **{k: sub.meta[k] for k in ("fidelity_plus", "fidelity_minus", "seconds", "hops", "top_k")},
-                            "top_facts": [f"{e['source']} {e['relation']} {e['target']} ({e['weight']:.3f})"
-                                          for e in sub.edges[:5]]}
+                            # every fact as a sentence, heaviest first, its weight beside it
+                            "top_facts": [f"{e['sentence']}  ({e['weight']:.3f})" for e in sub.edges],
+                            "links": [e["sentence"] for e in sub.links]}
         summary["files"].update({f"graph_{k}": v for k, v in files.items()})
         summary["explained_class"] = {**{k: sub.explained_class[k] for k in ("index", "iri", "label")},
                                       "source": "given (--target)" if target is not None

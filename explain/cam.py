@@ -47,6 +47,7 @@ LAYER_RULES: dict[str, tuple[str, ...]] = {
 # Names of a transformer block's first norm, for encoders without a rule.
 VIT_NORMS = ("norm1", "ln_1", "layer_norm1", "layernorm_before")
 
+METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "hirescam": "HiResCAM", "layercam": "LayerCAM"}
 CAM_METHODS = {CamMethod.gradcam: "GradCAM", CamMethod.gradcam_plus_plus: "GradCAMPlusPlus",
                CamMethod.hirescam: "HiResCAM", CamMethod.layercam: "LayerCAM"}
 
@@ -162,11 +163,41 @@ class CamResult:
     method: str
     predictions: list[dict] = field(default_factory=list)
     view: np.ndarray | None = None  # the picture as the network saw it, RGB in [0, 1], display size
+    #: the explained artwork as a person names it (``display``: "Title (1502) by Artist"), if from the graph
+    subject: dict | None = None
+    reference_view: np.ndarray | None = None  # similarity: the candidate's picture, as the network saw it
+    reference_subject: dict | None = None
+    drawn: dict | None = None  # the texts on the PNG (``suptitle``, ``titles``), once written
+
+    @property
+    def title(self) -> str:
+        """The artwork(s) the map is about, as a person names them."""
+        return f"{self.name()} vs {self.name(True)}" if self.target["kind"] == "similarity" else self.name()
+
+    @property
+    def caption(self) -> str:
+        """What the map shows and the score it explains — the heatmap's title and the terminal's line."""
+        method = METHOD_NAMES.get(self.method, self.method)
+        t = self.target
+        if t["kind"] == "class":
+            why = {"full_model_prediction": "the full model's prediction; ", "given": "given; "}.get(t.get("explained"), "")
+            return f"{method} for {t['task']} class '{t['label']}' ({why}image-only probability {t['score']:.2f})"
+        return f"{method} of the query's similarity to the candidate (cosine similarity {t['cosine']:.2f})"
+
+    def name(self, reference: bool = False) -> str:
+        """The artwork's display name, else the image file's name."""
+        subject = self.reference_subject if reference else self.subject
+        if subject and subject.get("display"):
+            return subject["display"]
+        image = self.target.get("reference") if reference else self.image
+        return Path(image).name if image else "?"
 
     def to_dict(self) -> dict:
         return {"image": str(self.image) if self.image else None, "target": self.target, "layer": self.layer,
-                "method": self.method, "predictions": self.predictions, "shape": list(self.heatmap.shape),
-                "constant": bool(float(self.heatmap.max() - self.heatmap.min()) < 1e-6)}
+                "method": self.method, "caption": self.caption, "title": self.title,
+                "predictions": self.predictions, "shape": list(self.heatmap.shape),
+                "constant": bool(float(self.heatmap.max() - self.heatmap.min()) < 1e-6),
+                **({"drawn": self.drawn} if self.drawn else {})}
 
 
 def grad_cam(model: nn.Module, layer: nn.Module, pixels: Tensor, targets: list[Callable],
@@ -216,10 +247,15 @@ def explain_image(ctx, image: str | Path | None = None, artwork: str | int | Non
     """
     config = config or CamConfig()
     task = ctx.task(task)
+    subject = None
     if image is None:
         if artwork is None:
             raise InputError("nothing to explain: no image and no artwork", "pass --image FILE or --artwork ID")
-        image = ctx.artwork_image(ctx.artwork_index(artwork))
+        from artkg.explain.readable import node_details
+
+        index = ctx.artwork_index(artwork)
+        image = ctx.artwork_image(index)
+        subject = {"label": ctx.graph.label_of("artwork", index), **node_details(ctx.graph, "artwork", index)}
     encoder = ctx.encoder
     picture = _open(image, encoder.image_size)
     pixels = encoder.preprocess(picture)[None]
@@ -241,7 +277,7 @@ def explain_image(ctx, image: str | Path | None = None, artwork: str | int | Non
                       "label": classes[index]["label"], "score": round(float(probs[index]), 4),
                       "explained": "predicted" if target is None else "given"},
                      "encoder." + name, CamMethod(config.method).value, predictions,
-                     display_view(picture, encoder, max(config.display_size, encoder.image_size)))
+                     display_view(picture, encoder, max(config.display_size, encoder.image_size)), subject)
 
 
 def similarity_cam(encoder: nn.Module, image_a: str | Path, image_b: str | Path, head: nn.Module | None = None,
@@ -263,7 +299,8 @@ def similarity_cam(encoder: nn.Module, image_a: str | Path, image_b: str | Path,
                      {"kind": "similarity", "reference": str(image_b), "cosine": round(similarity, 4),
                       "head": type(head).__name__ if head is not None else None},
                      "encoder." + name, CamMethod(config.method).value, [],
-                     display_view(a, encoder, max(config.display_size, encoder.image_size)))
+                     display_view(a, encoder, max(config.display_size, encoder.image_size)),
+                     reference_view=display_view(b, encoder, max(config.display_size, encoder.image_size)))
 
 
 # ------------------------------------------------------------------ files
@@ -277,11 +314,51 @@ def overlay(result: CamResult) -> np.ndarray:
     return show_cam_on_image(view, np.clip(heat, 0, 1), use_rgb=True, image_weight=0.55)
 
 
-def write_cam_files(result: CamResult, out: str | Path, stem: str = "heatmap") -> dict[str, str]:
-    """``{stem}.png`` (picture | overlay, with the target in the title) and ``{stem}.npy`` (the map)."""
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, max_lines=2, placeholder="…"))
+
+
+def cam_figure(result: CamResult):
+    """The figure of a heatmap and the texts drawn on it: ``(fig, {"suptitle", "titles"})``.
+
+    A class map: the picture | the overlay, titled with the artwork (title, year, artist) and
+    :attr:`CamResult.caption`. A similarity map: the query | the candidate | the overlay on the
+    query, titled with both artworks and the similarity score.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    similarity = result.target["kind"] == "similarity" and result.reference_view is not None
+    if similarity:
+        fig, axes = plt.subplots(1, 3, figsize=(12, 5.2), layout="constrained")
+        panels = [(result.view, "query: " + result.name()), (result.reference_view, "candidate: " + result.name(True)),
+                  (overlay(result), "what in the query makes it close to the candidate")]
+        suptitle = f"{result.title}\n{result.caption}"
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 5.4), layout="constrained")
+        label = result.target.get("label")
+        panels = [(result.view, "the picture (as the encoder sees it)"),
+                  (overlay(result), "red: what speaks for the class" if label else "the map over the picture")]
+        suptitle = f"{result.title}\n{result.caption}"
+    titles = []
+    for ax, (img, title) in zip(axes, panels):
+        ax.imshow(img)
+        titles.append(_wrap(title, 44))
+        ax.set_title(titles[-1], fontsize=9)
+        ax.axis("off")
+    fig.suptitle(suptitle, fontsize=11)
+    fig.get_layout_engine().set(h_pad=0.1)
+    fig.supxlabel(f"{METHOD_NAMES.get(result.method, result.method)} on the layer {result.layer}; "
+                  "red: what raises the score, blue: what does not", fontsize=8, color="#555555")
+    return fig, {"suptitle": suptitle, "titles": titles}
+
+
+def write_cam_files(result: CamResult, out: str | Path, stem: str = "heatmap") -> dict[str, str]:
+    """``{stem}.png`` (see :func:`cam_figure`) and ``{stem}.npy`` (the map)."""
     import matplotlib.pyplot as plt
 
     out = Path(out)
@@ -289,21 +366,8 @@ def write_cam_files(result: CamResult, out: str | Path, stem: str = "heatmap") -
     npy, png = out / f"{stem}.npy", out / f"{stem}.png"
     with atomic_path(npy) as tmp, open(tmp, "wb") as fh:
         np.save(fh, result.heatmap.astype(np.float32))
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4.4))
-    axes[0].imshow(result.view)
-    axes[0].set_title("input (as the encoder sees it)", fontsize=9)
-    axes[1].imshow(overlay(result))
-    t = result.target
-    if t["kind"] == "class":
-        what = f"{t['task']}: {t['label']} (p = {t['score']:.2f}, {t['explained']})"
-    else:
-        what = f"similarity to {Path(t['reference']).name} (cos = {t['cosine']:.2f})"
-    axes[1].set_title(f"{result.method} on {result.layer}", fontsize=8)
-    for ax in axes:
-        ax.axis("off")
-    fig.suptitle(f"{Path(result.image).name if result.image else ''} — {what}", fontsize=10)
-    fig.tight_layout()
+    fig, result.drawn = cam_figure(result)
     with atomic_path(png) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return {"png": str(png), "npy": str(npy)}

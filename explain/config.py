@@ -51,6 +51,7 @@ class GraphExplainConfig:
     top_k: int = 20
     hops: int = 2
     seed: int = 0  # GNNExplainer starts from random masks
+    progress: bool = False  # a tqdm bar of GNNExplainer's steps on stderr (when it is a terminal)
 
     def validate(self) -> GraphExplainConfig:
         if self.top_k < 1:

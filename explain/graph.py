@@ -100,6 +100,25 @@ def make_algorithm(name: str | GraphAlgorithm, kwargs: dict | None = None) -> Gr
         raise InputError(f"bad options for the {normal} algorithm: {exc}", "see `artkg explain --help`") from exc
 
 
+def _progress(wrapper, config: GraphExplainConfig, stepwise: bool):
+    """A tqdm bar on stderr counting GNNExplainer's optimisation steps (one forward pass each), shown
+    when ``config.progress`` and stderr is a terminal; ``(bar, hook)`` or ``(None, None)``."""
+    if not (config.progress and stepwise):
+        return None, None
+    import sys
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config.epochs, desc="GNNExplainer", unit="step", file=sys.stderr, leave=False,
+               disable=None if sys.stderr.isatty() else True)
+
+    def step(*_):
+        if bar.n < bar.total:
+            bar.update(1)
+
+    return bar, wrapper.register_forward_hook(step)
+
+
 @dataclass
 class GraphExplanation:
     """One artwork's graph explanation: the raw PyG masks, the subgraph and the fidelity figures."""
@@ -146,12 +165,16 @@ def explain_graph(ctx, artwork: int | str, task: str | None = None,
         model_config={"mode": "multiclass_classification", "task_level": "graph", "return_type": "raw"})
     t0 = time.perf_counter()
     reset_masks(wrapper)  # the GraphCLIP inside is shared with earlier explanations
+    bar, hook = _progress(wrapper, config, isinstance(algorithm, GNNExplainerAlgorithm))
     try:
         with torch.random.fork_rng(devices=[]):  # GNNExplainer's random initial masks, reproducibly
             torch.manual_seed(config.seed)
             explanation = explainer(x_dict, edges, target=torch.tensor([target_index]) if target is not None else None)
     finally:
         reset_masks(wrapper)
+        if hook is not None:
+            hook.remove()
+            bar.close()
     seconds = time.perf_counter() - t0
     edge_masks = {k: explanation[k].edge_mask for k in edges if "edge_mask" in explanation[k]}
     node_masks = {t: explanation[t].node_mask for t in x_dict if "node_mask" in explanation[t]}
@@ -176,7 +199,7 @@ def explain_graph(ctx, artwork: int | str, task: str | None = None,
             **fid}
     name = algorithm_resolver.normalize_inst(algorithm)
     subgraph = build_subgraph(ctx, task, index, target_index, predicted, name, facts, edges,
-                              node_weights(node_masks), n_candidates, meta)
+                              node_weights(node_masks), n_candidates, meta, weights=weights)
     log.info("explained %s (%s) in %.1f s: %d facts of %d candidates, fidelity+ %.2f, fidelity- %.2f",
              subgraph.artwork["id"], task, seconds, len(facts), n_candidates, fid["fidelity_plus"],
              fid["fidelity_minus"])

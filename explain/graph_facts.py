@@ -2,9 +2,9 @@
 
 An edge and its reverse count as one *fact*, weighted by the larger mask or the summed attributions;
 the explanation keeps the ``top_k`` heaviest facts within ``hops`` of the artwork or the explained
-
-
-class node, and PyG's fidelity measures them as a hard edge mask.
+class node, and PyG's fidelity measures them as a hard edge mask. The subgraph also carries the
+edges that tie every fact to the artwork (:func:`artkg.explain.readable.connecting_edges`), and its
+nodes and facts read as a person reads them (titles, years, creators, sentences).
 """
 from __future__ import annotations
 
@@ -27,14 +27,21 @@ class Subgraph:
     predicted_class: dict
     algorithm: str
     nodes: list[dict]
-    edges: list[dict]
+    edges: list[dict]  # the explanation's facts, heaviest first (``rank`` 1…)
     candidates: int  # facts the top-k were chosen from
     meta: dict = field(default_factory=dict)
+    #: edges that are no facts of the explanation but tie them to the artwork: its creator edge
+    #: (``role`` "creator") and the shortest paths to pieces the facts leave apart (``role`` "path")
+    links: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"task": self.task, "artwork": self.artwork, "explained_class": self.explained_class,
                 "predicted_class": self.predicted_class, "algorithm": self.algorithm, "candidates": self.candidates,
-                "nodes": self.nodes, "edges": self.edges, "meta": self.meta}
+                "nodes": self.nodes, "edges": self.edges, "links": self.links, "meta": self.meta}
+
+    def all_edges(self) -> list[dict]:
+        """The facts, then the edges that connect them to the artwork."""
+        return self.edges + self.links
 
     def node_ids(self) -> set[str]:
         return {n["id"] for n in self.nodes}
@@ -47,8 +54,11 @@ def _node_id(graph, node_type: str, index: int) -> str:
 
 
 def _node_record(graph, node_type: str, index: int) -> dict:
+    from artkg.explain.readable import node_details
+
     return {"id": _node_id(graph, node_type, index), "type": node_type, "index": int(index),
-            "iri": graph.iris[node_type][index], "label": graph.label_of(node_type, index)}
+            "iri": graph.iris[node_type][index], "label": graph.label_of(node_type, index),
+            **node_details(graph, node_type, index)}
 
 
 def within_hops(edges: dict, seeds: dict[str, list[int]], hops: int, num_nodes: dict[str, int]) -> dict[tuple, Tensor]:
@@ -113,7 +123,10 @@ def top_facts(weights: dict[tuple, Tensor], candidates: dict[tuple, Tensor], k: 
 
 def build_subgraph(ctx, task: str, artwork: int, target: int, predicted: int, algorithm: str,
                    facts: list[tuple[tuple, int, float]], edges: dict, nodes_w: dict[str, Tensor],
-                   n_candidates: int, meta: dict) -> Subgraph:
+                   n_candidates: int, meta: dict, weights: dict[tuple, Tensor] | None = None) -> Subgraph:
+    """The subgraph of ``facts``, with the edges that connect them to the artwork (``weights``: every
+    fact's weight, for those connecting edges; without it they carry none)."""
+    from artkg.explain.readable import connecting_edges, sentence
     from artkg.kg.schema import AKG, EDGE_BY_KEY
 
     graph, data = ctx.graph, ctx.data
@@ -131,16 +144,24 @@ def build_subgraph(ctx, task: str, artwork: int, target: int, predicted: int, al
             nodes[(t, i)] = rec
         return nodes[(t, i)]["id"]
 
-    for t, i in seeds:
-        add(t, i)
-    out_edges = []
-    for rank, (et, pos, w) in enumerate(facts, 1):
+    def record(et: tuple, pos: int, w: float | None, rank: int | None, role: str) -> dict:
         src, dst = (int(v) for v in edges[et][:, pos])
         spec = EDGE_BY_KEY.get(et)
         predicate = spec.predicate if spec is not None else AKG + et[1]
-        out_edges.append({"source": add(et[0], src), "target": add(et[2], dst), "type": list(et), "relation": et[1],
-                          "predicate": predicate, "property": spec.prop if spec is not None else f"akg:{et[1]}",
-                          "weight": round(w, 6), "rank": rank})
+        s_id, d_id = add(et[0], src), add(et[2], dst)
+        return {"source": s_id, "target": d_id, "type": list(et), "relation": et[1],
+                "predicate": predicate, "property": spec.prop if spec is not None else f"akg:{et[1]}",
+                "weight": round(w, 6) if w is not None else None, "rank": rank, "role": role,
+                "sentence": sentence(nodes[(et[0], src)], et[1], nodes[(et[2], dst)])}
+
+    for t, i in seeds:
+        add(t, i)
+    out_edges = [record(et, pos, w, rank, "fact") for rank, (et, pos, w) in enumerate(facts, 1)]
+    links = []
+    for role, et, pos in connecting_edges(edges, data.num_nodes, artwork, set(nodes),
+                                          {(et, pos) for et, pos, _ in facts}):
+        w = float(weights[et][pos]) if weights is not None and et in weights else None
+        links.append(record(et, pos, w, None, role))
     classes = ctx.classes(task)
 
     def class_record(i: int) -> dict:
@@ -149,7 +170,7 @@ def build_subgraph(ctx, task: str, artwork: int, target: int, predicted: int, al
 
     return Subgraph(task=task, artwork=_node_record(graph, "artwork", artwork), explained_class=class_record(target),
                     predicted_class=class_record(predicted), algorithm=algorithm, nodes=list(nodes.values()),
-                    edges=out_edges, candidates=n_candidates, meta=meta)
+                    edges=out_edges, candidates=n_candidates, meta=meta, links=links)
 
 
 def subgraph_masks(edges: dict, selected: dict[tuple, Tensor]) -> dict[tuple, Tensor]:

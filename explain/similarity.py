@@ -13,7 +13,11 @@ from artkg.kg.errors import InputError
 
 def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run: str | Path | None = None,
                        config=None, image_root: str | Path | None = None) -> dict:
-    """Write ``similarity.png`` / ``similarity.npy`` (+ JSON summary) for ``artwork`` vs ``reference``."""
+    """Write ``similarity.png`` / ``similarity.npy`` (+ JSON summary) for ``artwork`` vs ``reference``.
+
+    ``similarity.png`` shows the query, the candidate and the map over the query side by side,
+    titled with both artworks (title, year, artist) and the cosine similarity the map explains.
+    """
     from artkg.explain.cam import similarity_cam, write_cam_files
     from artkg.kg.atomic import write_json
     from artkg.models.encoders_image import encoder_for_features
@@ -47,10 +51,16 @@ def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run
                              "pass --image-root DIR with the image files")
         paths.append((index, path))
     result = similarity_cam(encoder, paths[0][1], paths[1][1], head=head, config=config)
+    from artkg.explain.readable import node_details
+
+    result.subject, result.reference_subject = (
+        {"label": graph.label_of("artwork", i), **node_details(graph, "artwork", i)} for i, _ in paths)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = write_cam_files(result, out, stem="similarity")
     summary = {"artwork": graph.iris["artwork"][paths[0][0]], "reference": graph.iris["artwork"][paths[1][0]],
+               "title": result.title, "caption": result.caption,
+               "cosine_similarity": result.target["cosine"],
                "embedding": {"kind": "cloir", "run": str(run)} if run is not None else
                {"kind": "features", "encoder": record["encoder"]},
                "heatmap": result.to_dict(), "files": files}
