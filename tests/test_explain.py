@@ -178,14 +178,16 @@ def test_exports_read_back(explained, tmp_path):
     sub = explained.subgraph
     files = write_graph_files(sub, tmp_path)
     g = nx.read_graphml(files["graphml"])
-    assert g.number_of_nodes() == len(sub.nodes) and g.number_of_edges() == len(sub.edges)
+    # The facts and the links that tie them to the artwork (its creator edge at least).
+    assert g.number_of_nodes() == len(sub.nodes) and g.number_of_edges() == len(sub.edges) + len(sub.links)
+    assert sum(d["role"] == "fact" for *_, d in g.edges(data=True)) == len(sub.edges) and sub.links
     node = g.nodes[sub.artwork["id"]]
     assert node["iri"] == sub.artwork["iri"] and node["type"] == "artwork" and node["role"] == "artwork"
-    assert {d["relation"] for _, _, d in g.edges(data=True)} == {e["relation"] for e in sub.edges}
+    assert {d["relation"] for _, _, d in g.edges(data=True)} == {e["relation"] for e in sub.all_edges()}
     assert json.loads(Path(files["json"]).read_text()) == json.loads(json.dumps(sub.to_dict()))
     rdf = rdflib.Graph().parse(files["turtle"], format="turtle")
     akg = rdflib.Namespace(AKG)
-    for e in sub.edges:  # the facts in the graph's own vocabulary …
+    for e in sub.all_edges():  # the facts (and links) in the graph's own vocabulary …
         s, o = (rdflib.URIRef(next(n["iri"] for n in sub.nodes if n["id"] == x)) for x in (e["source"], e["target"]))
         assert (s, rdflib.URIRef(e["predicate"]), o) in rdf
     reified = list(rdf.subjects(rdflib.RDF.type, akg.ExplanationEdge))  # … and their weights beside them
