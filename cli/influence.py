@@ -11,21 +11,32 @@ from artkg.cli.common import JsonOption, _json_kwargs, _renamed_inputs, emit, fr
 from artkg.kg.influence import Direction
 
 
+def _short(iri: str) -> str:
+    return iri.rsplit("/", 1)[-1]
+
+
 def _chains_text(report: dict) -> str:
     key = "influencers" if report["direction"] == "influencers" else "influenced"
     verb = "was influenced by" if key == "influencers" else "influenced"
     artist = report["artist"]
-    lines = [f"{artist['label']} ({artist['id']}) {verb} {len(report[key])} artists within degree {report['degree']}:"]
-    labels = {artist["id"]: artist["label"], **{i["id"]: i["label"] for i in report[key]}}
+    who = artist.get("name", artist["label"])
+    lines = [f"{who} ({_short(artist['id'])}) {verb} {len(report[key])} artists within degree {report['degree']}:"]
+    arrow = " ← " if key == "influencers" else " → "
     for item in report[key]:
-        chain = " ← " if key == "influencers" else " → "
-        path = chain.join(labels.get(p, p) for p in item["path"])
-        lines.append(f"  [{item['degree']}] {item['label']}    {path}")
+        lines.append(f"  [{item['degree']}] {item['path_names'][-1]}    {arrow.join(item['path_names'])}")
         for name, values in item.get("qualifiers", {}).items():  # e.g. sourcing circumstances: presumably
             lines.append(f"      {name}: {', '.join(values)}")
         for deprecated in item.get("deprecated", []):
             lines.append("      a deprecated claim of this influence: "
                          + "; ".join(f"{n}: {', '.join(v)}" for n, v in deprecated.items()))
+        for claim in item.get("evidence", []):
+            lines.append(f"      {claim['subject']} — influenced by — {claim['object']}"
+                         + (f"  (source: {claim['source']})" if claim.get("source") else ""))
+            for ref in claim["references"] or [{"no reference recorded": []}]:
+                lines.append("        " + "; ".join(f"{p}: {', '.join(map(str, v))}" if v else p
+                                                    for p, v in ref.items()))
+    if report.get("note"):
+        lines.append(f"  note: {report['note']}")
     return "\n".join(lines)
 
 
@@ -33,15 +44,24 @@ def _artworks_text(report: dict) -> str:
     art = report["artwork"]
     who = f" by {art['creator']['label']}" if art["creator"] else ""
     when = f" ({art['year']})" if art["year"] is not None else ""
-    how = report["ranking"].get("run") or f"{report['ranking'].get('features')} features"
-    lines = [f"{art['label']}{when}{who} ({art['id']}) — {len(report['candidates'])} candidate influences "
-             f"ranked by {how}:"]
-    for i, c in enumerate(report["candidates"], 1):
+    ranking = report["ranking"]
+    how = f"the CLOIR run {ranking['run']}" if ranking.get("run") else f"{ranking.get('features')} features"
+    reading = f"; similarity = {ranking['similarity']}" if ranking.get("similarity") else ""
+    lines = [f"{art['label']}{when}{who} ({_short(art['id'])}) — {len(report['candidates'])} candidate influences "
+             f"ranked by {how} ({ranking['metric']}{reading}):"]
+    for c in report["candidates"]:
         who = c["creator"]["label"] if c["creator"] else "unknown artist"
         when = f" ({c['year']})" if c["year"] is not None else ""
-        path = f"path (degree {c['degree']}): " + " ← ".join(p.rsplit("/", 1)[-1] for p in c["path"]) \
-            if c["path"] else "no influence path"
-        lines.append(f"  {i:>2}. {c['score']:+.4f}  {c['label']}{when} by {who}  [{path}]")
+        path = f"path (degree {c['degree']}): " + " ← ".join(c["path_names"]) if c["path"] else "no influence path"
+        if c.get("similarity") is not None:
+            score = f"similarity {c['similarity']:.3f} ({ranking['distance']} {c['distance']:.3f})"
+        else:
+            score = f"score {c['score']:+.4f}"
+        lines.append(f"  {c['rank']:>2}. {score}  {c['label']}{when} by {who} ({_short(c['id'])})  [{path}]")
+        if c.get("heatmap"):
+            lines.append(f"      heatmap: {c['heatmap'].get('png') or next(iter(c['heatmap'].values()))}")
+    if report.get("note"):
+        lines.append(f"  note: {report['note']}")
     return "\n".join(lines)
 
 
@@ -53,7 +73,8 @@ def _artworks_text(report: dict) -> str:
 @friendly_errors
 def influence(
     graph_dir: Path = typer.Argument(..., help="A graph directory built by kgbuild."),
-    artist: Optional[str] = typer.Option(None, "--artist", "-a", help="IRI, QID / local id, or exact label."),
+    artist: Optional[str] = typer.Option(None, "--artist", "-a", help="IRI, QID / local id, or label (case, "
+                                         "accents, parts and small typos forgiven when only one artist matches)."),
     artwork: Optional[str] = typer.Option(None, "--artwork", "-w",
                                           help="Rank candidate influencing artworks for this artwork instead."),
     degree: Optional[int] = typer.Option(None, "--degree", "-d", min=1,
@@ -61,6 +82,8 @@ def influence(
                                               "default 1)."),
     direction: Direction = typer.Option(Direction.influencers, "--direction",
                                         help="influencers: who influenced X; influenced: whom X influenced."),
+    evidence: bool = typer.Option(False, "--evidence", help="Artists: list each step's claim with its references "
+                                  "(stated in, reference URL, source)."),
     k: int = typer.Option(10, "--k", "-k", min=1, help="Artworks: how many candidates to list."),
     run: Optional[Path] = typer.Option(None, "--run", help="Artworks: rank with this CLOIR run's embedding "
                                                             "(default: the raw input features)."),
@@ -91,7 +114,7 @@ def influence(
     if artist is not None:
         from artkg.kg.influence import influence_report
 
-        emit(influence_report(graph, artist, degree or 2, direction), as_json, _chains_text)
+        emit(influence_report(graph, artist, degree or 2, direction, evidence=evidence), as_json, _chains_text)
         return
     from artkg.retrieval.query import influencing_artworks
 
@@ -105,6 +128,8 @@ def influence(
             cand["heatmap"] = explain_similarity(graph, report["artwork"]["id"], cand["id"], folder,
                                                  run=run or report["ranking"].get("run"),
                                                  image_root=image_root)["files"]
+        if not as_json:
+            typer.echo(f"heatmaps written to {heatmaps}/", err=True)
     emit(report, as_json, _artworks_text)
 
 

@@ -306,4 +306,19 @@ def save_processed(graph: ProcessedGraph, out: Path) -> None:
     if "artwork" in nodes:
         nodes["artwork"]["image"] = graph.images
     write_json(out / "nodes.json", nodes, indent=None)
-    write_json(out / "evidence.json", graph.evidence, indent=None)
+    write_json(out / "evidence.json", named_evidence(graph), indent=None)
+
+
+def named_evidence(graph: ProcessedGraph) -> list[dict]:
+    """The influence edges' evidence with each record naming its subject and object (IRI and label),
+    so ``evidence.json`` reads on its own: who was influenced (P737) by whom, per whose references."""
+    key = ("artist", "influenced_by", "artist")
+    index = graph.edges.get(key)
+    if index is None or not graph.evidence:
+        return list(graph.evidence)
+    iris, labels = graph.nodes.get("artist", []), graph.labels.get("artist", [])
+    out = []
+    for (a, b), record in zip(np.asarray(index).T.tolist(), graph.evidence):
+        out.append({"subject": iris[a], "subject_label": labels[a], "predicate": "influenced by",
+                    "object": iris[b], "object_label": labels[b], **record})
+    return out

@@ -137,27 +137,88 @@ def qualified_edges(graph) -> dict[tuple[int, int], dict]:
     return found
 
 
+REFERENCE_NAMES = {"P248": "stated in", "P854": "reference URL", "P143": "imported from", "P813": "retrieved",
+                   "P1476": "title", "P304": "page(s)", "P577": "publication date", "P887": "based on heuristic",
+                   "P4656": "Wikimedia import URL", "P3452": "inferred from"}
+
+
 def influence_report(graph, artist: str, degree: int = 2,
                      direction: Direction | str = Direction.influencers,
-                     index: InfluenceIndex | None = None) -> dict:
-    """The ``artkg influence --artist`` answer as plain data (the documented JSON shape)."""
+                     index: InfluenceIndex | None = None, evidence: bool = False) -> dict:
+    """The ``artkg influence --artist`` answer as plain data (the documented JSON shape).
+
+    Each influencer (or influenced artist) comes with its label and years and the path's names
+    (``path_names``, e.g. ``"Konrad Fonley (1856–1902)"``); ``evidence=True`` adds, per step of the
+    path, the references of that influence claim. ``note`` says why there is nothing to list.
+    """
+    from artkg.kg.search import describe, display
+
     direction = Direction(direction)
     source = graph.resolve("artist", artist)
     index = index or graph.influence
     iris = graph.iris["artist"]
     key = "influencers" if direction is Direction.influencers else "influenced"
     qualified = qualified_edges(graph)
+    records = _evidence_by_edge(graph) if evidence else {}
+    names: dict[int, str] = {}
+
+    def name(i: int) -> str:
+        if i not in names:
+            names[i] = display(describe(graph, "artist", i))
+        return names[i]
+
     items = []
     for c in index.chains(source, degree, direction):
-        item = {"id": iris[c.index], "label": graph.label_of("artist", c.index), "degree": c.degree,
-                "path": [iris[i] for i in c.path]}
+        about = describe(graph, "artist", c.index)
+        item = {"id": iris[c.index], "label": about["label"], "born": about["born"], "died": about["died"],
+                "degree": c.degree, "path": [iris[i] for i in c.path], "path_names": [name(i) for i in c.path]}
         # The last step's claim, as qualified on Wikidata ("presumably"; a deprecated duplicate's reason).
         last = (c.path[-2], c.path[-1]) if direction is Direction.influencers else (c.path[-1], c.path[-2])
         item.update(qualified.get(last, {}))
+        if evidence:
+            steps = [(a, b) if direction is Direction.influencers else (b, a) for a, b in zip(c.path, c.path[1:])]
+            item["evidence"] = [_readable_evidence(graph, records.get(step), step, name) for step in steps]
         items.append(item)
-    return {
-        "artist": {"id": iris[source], "label": graph.label_of("artist", source)},
+    about = describe(graph, "artist", source)
+    report = {
+        "artist": {"id": iris[source], "label": about["label"], "born": about["born"], "died": about["died"],
+                   "name": name(source)},
         "degree": degree,
         "direction": direction.value,
         key: items,
     }
+    if not items:
+        report["note"] = no_influence_note(graph, name(source), direction)
+    return report
+
+
+def no_influence_note(graph, who: str, direction: Direction) -> str:
+    """Why an influence answer is empty: the graph has no influence data at all, or this artist none."""
+    edges = int(graph.edge_index(S.INFLUENCE.key).shape[1])
+    if edges == 0:
+        kind = (graph.manifest.get("source") or {}).get("kind", "?")
+        why = {"wikiart": "WikiArt's split files carry no influence data",
+               "artgraph": "this ArtGraph export has no influence relation"}.get(kind, "its source states none")
+        return (f"this graph has no influence edges at all (built by kgbuild {kind}: {why}) — "
+                f"build one with `kgbuild wikidata` (P737 \"influenced by\") to trace influence")
+    what = "influencers" if direction is Direction.influencers else "artists influenced by them"
+    return f"no recorded {what} of {who} in this graph ({edges:,} influence edges in all)"
+
+
+def _evidence_by_edge(graph) -> dict[tuple[int, int], dict]:
+    edges = graph.edge_index(S.INFLUENCE.key).t().tolist()
+    return {(a, b): record for (a, b), record in zip(edges, graph.evidence)}
+
+
+def _readable_evidence(graph, record: dict | None, step: tuple[int, int], name) -> dict:
+    """One influence claim: who was influenced by whom, from which source, with which references
+    (properties by name, values by label where the graph has one)."""
+    a, b = step
+    out = {"subject": name(a), "predicate": "influenced by", "object": name(b)}
+    if record is None:
+        return out | {"references": []}
+    labels = record.get("labels", {})
+    out["source"] = record.get("source")
+    out["references"] = [{REFERENCE_NAMES.get(p, p): [labels.get(v) or v for v in values] for p, values in ref.items()}
+                         for ref in record.get("references", [])]
+    return out

@@ -74,6 +74,11 @@ def influencing_artworks(graph, artwork: str, k: int = 10, degree: int = 1, run:
         raise InputError(f"k={k} is larger than the pool of {pool} candidate artworks",
                          f"pass --k {pool} or less" + ("" if not time_filter else " (or --no-time-filter)"))
     cand, scores, valid = gallery.search(vectors, q, want, time_filter)
+    from artkg.kg.search import describe, display
+
+    def names(path: list[int]) -> list[str]:
+        return [display(describe(graph, "artist", i)) for i in path]
+
     results = []
     for art, score, ok in zip(cand[0].tolist(), scores[0].tolist(), valid[0].tolist()):
         if not ok or len(results) >= k:
@@ -83,21 +88,48 @@ def influencing_artworks(graph, artwork: str, k: int = 10, degree: int = 1, run:
         if only_linked and chain is None:
             continue
         results.append({
-            "id": graph.iris["artwork"][art], "label": graph.label_of("artwork", art),
-            "score": round(float(score), 6), "year": _year(years[art]),
+            "rank": len(results) + 1, "id": graph.iris["artwork"][art], "label": graph.label_of("artwork", art),
+            "score": round(float(score), 6), **readable_score(float(score), source["metric"]),
+            "year": _year(years[art]),
             "creator": {"id": graph.iris["artist"][who], "label": graph.label_of("artist", who)} if who >= 0 else None,
             "degree": chain.degree if chain else None,
             "path": [graph.iris["artist"][i] for i in chain.path] if chain else None,
+            "path_names": names(chain.path) if chain else None,
         })
     who = int(creator[query])
+    source = {**source, "similarity": SIMILARITY.get(source["metric"]), "distance": DISTANCE.get(source["metric"])}
+    note = None
+    if not any(r["path"] for r in results):
+        from artkg.kg.influence import no_influence_note
+
+        note = no_influence_note(graph, display(describe(graph, "artist", who)) if who >= 0 else "its artist",
+                                 Direction.influencers) if (who < 0 or not chains) else \
+            f"none of these candidates' artists is within {degree} influence hop(s) of the query's artist"
     return {
         "artwork": {"id": graph.iris["artwork"][query], "label": graph.label_of("artwork", query),
                     "year": _year(years[query]),
                     "creator": {"id": graph.iris["artist"][who], "label": graph.label_of("artist", who)}
                     if who >= 0 else None},
         "k": k, "degree": degree, "time_filter": time_filter, "only_linked": only_linked,
-        "ranking": source, "candidates": results,
+        "ranking": source, "candidates": results, **({"note": note} if note else {}),
     }
+
+
+#: how each metric's score becomes a similarity in [0, 1] and a distance (shown beside it)
+SIMILARITY = {"l2": "1 / (1 + L2 distance)", "cosine": "(1 + cosine) / 2", "ip": None}
+DISTANCE = {"l2": "L2 distance", "cosine": "cosine distance (1 - cosine)", "ip": None}
+
+
+def readable_score(score: float, metric: str) -> dict:
+    """A ranking score (higher is better: a cosine, or minus the squared L2 distance) as a person
+    reads it: ``similarity`` in [0, 1] (1: the same vector) and the ``distance`` it comes from."""
+    if metric == "l2":
+        distance = float(np.sqrt(max(-score, 0.0)))
+        return {"similarity": round(1.0 / (1.0 + distance), 4), "distance": round(distance, 4)}
+    if metric == "cosine":
+        cosine = min(max(score, -1.0), 1.0)
+        return {"similarity": round((1.0 + cosine) / 2.0, 4), "distance": round(1.0 - cosine, 4)}
+    return {"similarity": None, "distance": None}  # a raw inner product has no bounded reading
 
 
 def _year(value: float):

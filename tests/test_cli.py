@@ -54,9 +54,10 @@ def test_influence_json(small_world, chain_artist):
     proc = run(ARTKG, "influence", small_world, "--artist", chain_artist["id"], "--degree", "2", "--json")
     out = json.loads(proc.stdout)
     assert list(out) == ["artist", "degree", "direction", "influencers"]
-    assert set(out["artist"]) == {"id", "label"}
+    assert set(out["artist"]) == {"id", "label", "born", "died", "name"}
     assert out["degree"] == 2 and out["direction"] == "influencers"
-    assert out["influencers"] and all(list(x) == ["id", "label", "degree", "path"] for x in out["influencers"])
+    assert out["influencers"] and all(list(x) == ["id", "label", "born", "died", "degree", "path", "path_names"]
+                                      for x in out["influencers"])
     assert {x["degree"] for x in out["influencers"]} == {1, 2}
     assert out == chain_artist["report"]
     assert proc.stderr == ""  # no log noise
@@ -67,13 +68,16 @@ def test_influence_human_output(small_world, chain_artist):
     proc = run(ARTKG, "influence", small_world, "-a", report["artist"]["label"], "-d", "2")
     lines = proc.stdout.splitlines()
     n = len(report["influencers"])
-    assert lines[0] == (f"{report['artist']['label']} ({report['artist']['id']}) was influenced by {n} artists "
-                        f"within degree 2:")
+    graph = load_graph(small_world)
+    years = {iri: f"{label} ({b}–{d})" for iri, label, b, d in zip(
+        graph.iris["artist"], graph.labels["artist"], graph.node_attr("artist", "birth_year").int().tolist(),
+        graph.node_attr("artist", "death_year").int().tolist())}
+    me = years[report["artist"]["id"]]
+    assert lines[0] == f"{me} ({chain_artist['id']}) was influenced by {n} artists within degree 2:"
     assert len(lines) == 1 + n
-    for line, item in zip(lines[1:], report["influencers"]):
-        assert line.startswith(f"  [{item['degree']}] {item['label']}    {report['artist']['label']} ← ")
-        assert line.endswith(item["label"])
-        assert line.count(" ← ") == item["degree"]
+    for line, item in zip(lines[1:], report["influencers"]):  # names and years along the path, no ids
+        assert line == f"  [{item['degree']}] {years[item['id']]}    " + " ← ".join(years[p] for p in item["path"])
+        assert "/" not in line and "A0" not in line
 
 
 def test_influence_influenced_direction(small_world):

@@ -40,7 +40,7 @@ def test_demo_builds_trains_queries_and_explains(tmp_path):
     for path in chains:
         report = json.loads(path.read_text())
         seed = report["artist"]["id"]
-        (block,) = [r for r in reports if f"({seed}) was influenced by" in r.splitlines()[0]]
+        (block,) = [r for r in reports if f"({seed.rsplit('/', 1)[-1]}) was influenced by" in r.splitlines()[0]]
         first = {item["id"] for item in report["influencers"] if item["degree"] == 1}
         assert first == {b for a, b in planted if a == seed}  # the crawl kept every planted influencer
         for item in report["influencers"]:
@@ -50,7 +50,8 @@ def test_demo_builds_trains_queries_and_explains(tmp_path):
             if item["degree"] == 2:
                 degree_two += 1
                 assert item["path"][1] in first and item["id"] not in first
-                assert f"  [2] {item['label']}    " + " ← ".join(labels[p] for p in item["path"]) in block
+                assert [n.rsplit(" (", 1)[0] for n in item["path_names"]] == [labels[p] for p in item["path"]]
+                assert f"  [2] {item['path_names'][-1]}    " + " ← ".join(item["path_names"]) in block
     assert degree_two > 0
     # Explained: the subgraph files of one test artwork's prediction.
     summary = json.loads((tmp_path / "explanation" / "explanation.json").read_text())

@@ -129,8 +129,13 @@ def test_rows_influence_edges_match_p737(rows, rows_crawl):
     assert monet == {"Édouard Manet", "Katsushika Hokusai", "Jean-François Millet", "J. M. W. Turner",
                      "Gustave Courbet"}
     assert len(graph.evidence) == len(expected)
-    assert all(e == {"source": f"wikidata:{rows_crawl['manifest']['source']['endpoint']}", "property": "P737",
-                     "references": []} for e in graph.evidence)
+    source = f"wikidata:{rows_crawl['manifest']['source']['endpoint']}"
+    assert all({k: e[k] for k in ("source", "property", "references")} == {"source": source, "property": "P737",
+                                                                           "references": []} for e in graph.evidence)
+    # Each record names its edge, so evidence.json reads on its own.
+    assert {(e["subject"], e["object"]) for e in graph.evidence} == expected
+    assert all(e["subject_label"] == labels[e["subject"]] and e["object_label"] == labels[e["object"]]
+               for e in graph.evidence)
 
 
 def test_rows_student_of_edges_match_p1066(rows, rows_crawl):
