@@ -320,6 +320,13 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width, max_lines=2, placeholder="…"))
 
 
+def _lines(*texts: str, width: int) -> str:
+    """Each text on lines of at most ``width`` characters (long titles and class names stay inside the figure)."""
+    import textwrap
+
+    return "\n".join(line for text in texts for line in textwrap.wrap(text, width, break_on_hyphens=False))
+
+
 def cam_figure(result: CamResult):
     """The figure of a heatmap and the texts drawn on it: ``(fig, {"suptitle", "titles"})``.
 
@@ -337,13 +344,13 @@ def cam_figure(result: CamResult):
         fig, axes = plt.subplots(1, 3, figsize=(12, 5.2), layout="constrained")
         panels = [(result.view, "query: " + result.name()), (result.reference_view, "candidate: " + result.name(True)),
                   (overlay(result), "what in the query makes it close to the candidate")]
-        suptitle = f"{result.title}\n{result.caption}"
+        suptitle = _lines(result.title, result.caption, width=120)
     else:
         fig, axes = plt.subplots(1, 2, figsize=(9, 5.4), layout="constrained")
         label = result.target.get("label")
         panels = [(result.view, "the picture (as the encoder sees it)"),
                   (overlay(result), "red: what speaks for the class" if label else "the map over the picture")]
-        suptitle = f"{result.title}\n{result.caption}"
+        suptitle = _lines(result.title, result.caption, width=95)
     titles = []
     for ax, (img, title) in zip(axes, panels):
         ax.imshow(img)
