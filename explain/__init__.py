@@ -7,6 +7,8 @@ Names load lazily (importing ``artkg.explain`` pulls in neither torch nor PyG)::
 
 - :mod:`artkg.explain.graph`: GNNExplainer / Captum on GraphCLIP, the explanation subgraph (the wrapper
   they mask: :mod:`artkg.explain.graph_model`; masks → facts: :mod:`artkg.explain.graph_facts`);
+- :mod:`artkg.explain.readable`: what makes it readable — nodes with titles, years and creators, facts
+  as sentences, and the edges that tie every fact to the artwork;
 - :mod:`artkg.explain.export`: GraphML, JSON, Turtle and PNG files of a subgraph;
 - :mod:`artkg.explain.cam`: Grad-CAM heatmaps (class and similarity targets);
 - :mod:`artkg.explain.api`: :func:`explain`, what ``artkg explain`` runs.
