@@ -182,7 +182,11 @@ class CamResult:
         if t["kind"] == "class":
             why = {"full_model_prediction": "the full model's prediction; ", "given": "given; "}.get(t.get("explained"), "")
             return f"{method} for {t['task']} class '{t['label']}' ({why}image-only probability {t['score']:.2f})"
-        return f"{method} of the query's similarity to the candidate (cosine similarity {t['cosine']:.2f})"
+        r = t.get("reading") or {}
+        if r.get("similarity") is None:
+            return f"{method} of what makes the query close to the candidate (cosine {t['cosine']:.3f})"
+        return (f"{method} of what makes the query close to the candidate: similarity {r['similarity']:.3f} "
+                f"({r['distance_name']} {r['distance']:.3f})")
 
     def name(self, reference: bool = False) -> str:
         """The artwork's display name, else the image file's name."""
@@ -280,6 +284,15 @@ def explain_image(ctx, image: str | Path | None = None, artwork: str | int | Non
                      display_view(picture, encoder, max(config.display_size, encoder.image_size)), subject)
 
 
+def similarity_reading(score: float, metric: str = "cosine", source: str = "the map's cosine") -> dict:
+    """A similarity as ``artkg influence`` prints it (``retrieval.query.readable_score``): in [0, 1],
+    with the distance it comes from and that distance's name."""
+    from artkg.retrieval.query import DISTANCE, readable_score
+
+    return {**readable_score(score, metric), "distance_name": DISTANCE.get(metric), "metric": metric,
+            "source": source}
+
+
 def similarity_cam(encoder: nn.Module, image_a: str | Path, image_b: str | Path, head: nn.Module | None = None,
                    config: CamConfig | None = None) -> CamResult:
     """Which parts of image A make it similar to image B (cosine of their embeddings, after ``head``)."""
@@ -297,6 +310,7 @@ def similarity_cam(encoder: nn.Module, image_a: str | Path, image_b: str | Path,
     heatmap = grad_cam(encoder, layer, pa, [SimilarityTarget(zb[0], head)], config.method)[0]
     return CamResult(heatmap.astype(np.float32), Path(image_a),
                      {"kind": "similarity", "reference": str(image_b), "cosine": round(similarity, 4),
+                      "reading": similarity_reading(similarity, "cosine"),
                       "head": type(head).__name__ if head is not None else None},
                      "encoder." + name, CamMethod(config.method).value, [],
                      display_view(a, encoder, max(config.display_size, encoder.image_size)),

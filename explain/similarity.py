@@ -12,11 +12,14 @@ from artkg.kg.errors import InputError
 
 
 def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run: str | Path | None = None,
-                       config=None, image_root: str | Path | None = None) -> dict:
+                       config=None, image_root: str | Path | None = None, ranked: dict | None = None) -> dict:
     """Write ``similarity.png`` / ``similarity.npy`` (+ JSON summary) for ``artwork`` vs ``reference``.
 
     ``similarity.png`` shows the query, the candidate and the map over the query side by side,
-    titled with both artworks (title, year, artist) and the cosine similarity the map explains.
+    titled with both artworks (title, year, artist) and the similarity as ``artkg influence`` prints
+    it: in [0, 1] with the distance beside it. ``ranked`` — the candidate's record from the ranking
+    (``score``, and ``metric``: cosine or l2) — makes it the ranking's own number; without it the
+    reading comes from the cosine the map explains (the same where the ranking is by cosine).
     """
     from artkg.explain.cam import similarity_cam, write_cam_files
     from artkg.kg.atomic import write_json
@@ -52,6 +55,12 @@ def explain_similarity(graph, artwork: str, reference: str, out: str | Path, run
         paths.append((index, path))
     result = similarity_cam(encoder, paths[0][1], paths[1][1], head=head, config=config)
     from artkg.explain.readable import node_details
+
+    if ranked is not None and ranked.get("score") is not None:
+        from artkg.explain.cam import similarity_reading
+
+        metric = ranked.get("metric", "cosine")
+        result.target["reading"] = similarity_reading(float(ranked["score"]), metric, "the ranking")
 
     result.subject, result.reference_subject = (
         {"label": graph.label_of("artwork", i), **node_details(graph, "artwork", i)} for i, _ in paths)

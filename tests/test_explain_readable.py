@@ -216,6 +216,7 @@ def test_similarity_png_shows_query_and_candidate_side_by_side(world, shots, tmp
     from artkg.explain.similarity import explain_similarity
     from artkg.kg.graph import load_graph
     from artkg.kg.search import describe, display
+    from artkg.retrieval.query import readable_score
     from PIL import Image
 
     graph = load_graph(world)
@@ -228,9 +229,16 @@ def test_similarity_png_shows_query_and_candidate_side_by_side(world, shots, tmp
     assert f"query: {display(query)}".startswith(flat[0].rstrip("…")) and query["label"] in flat[0]
     assert flat[1].startswith("candidate: ") and candidate["label"] in flat[1]
     assert display(query) in drawn["suptitle"] and display(candidate) in drawn["suptitle"]
-    assert f"cosine similarity {summary['cosine_similarity']:.2f}" in drawn["suptitle"]
+    # The number as `artkg influence` prints it: a similarity in [0, 1] with the distance beside it.
+    reading = readable_score(summary["cosine_similarity"], "cosine")
+    assert f"similarity {reading['similarity']:.3f} (cosine distance (1 - cosine) {reading['distance']:.3f})" \
+        in drawn["suptitle"]
     assert summary["caption"] in drawn["suptitle"] and summary["title"] in drawn["suptitle"]
     png = Path(summary["files"]["png"])
     with Image.open(png) as img:
         assert img.width > 1.8 * img.height  # three panels side by side
     _keep(png, shots, "similarity.png")
+    # Given the ranking's candidate record, the map shows the ranking's own number (here an L2 ranking).
+    ranked = explain_similarity(graph, query["id"], candidate["id"], tmp_path / "ranked",
+                                ranked={"score": -0.25, "metric": "l2"})
+    assert "similarity 0.667 (L2 distance 0.500)" in " ".join(ranked["heatmap"]["drawn"]["suptitle"].split())
