@@ -162,7 +162,7 @@ def graph_title(subgraph) -> str:
              (f" (probability {p:.2f})" if p is not None else ""))
     line3 = (f"{subgraph.algorithm}: top {len(subgraph.edges)} facts of {subgraph.candidates} "
              "(solid, width = weight); dashed: how they reach the artwork")
-    return "\n".join((line1, line2, line3))
+    return f"{line1}\n{line2}\n{line3}"
 
 
 def graph_figure(subgraph):
@@ -173,9 +173,8 @@ def graph_figure(subgraph):
     matplotlib.use("Agg")  # files only, never a window
     import matplotlib.pyplot as plt
     import networkx as nx
-    from matplotlib.lines import Line2D
-
     from artkg.explain.readable import relation_words, short_label
+    from matplotlib.lines import Line2D
 
     g = drawing_graph(subgraph)
     n = g.number_of_nodes()

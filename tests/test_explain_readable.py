@@ -162,8 +162,8 @@ def test_nodes_carry_creator_and_year_and_facts_read_as_sentences(ctx, explained
 
 
 def test_graph_png_shows_the_connected_artwork_titled(explained, shots):
-    import networkx as nx
     import matplotlib.pyplot as plt
+    import networkx as nx
     from artkg.explain.export import draw_png, graph_figure
 
     result = max(explained, key=lambda r: len(r.subgraph.links))  # the one that needed most linking
@@ -177,7 +177,7 @@ def test_graph_png_shows_the_connected_artwork_titled(explained, shots):
     assert f"(probability {sub.meta['probability']:.2f})" in drawn["title"]
     label = drawn["labels"][art["id"]]
     assert str(art["year"]) in label and art["label"].split()[0] in label
-    for v, text in drawn["labels"].items():  # short enough to stay apart: at most 3 lines of ~28 characters
+    for text in drawn["labels"].values():  # short enough to stay apart: at most 3 lines of ~28 characters
         assert len(text.splitlines()) <= 3 and max(map(len, text.splitlines())) <= 30, text
     path = draw_png(sub, shots / "graph.png")
     _keep(path, shots, "explanation_graph_linked.png", docs=False)
