@@ -126,8 +126,8 @@ def influence(
         for rank, cand in enumerate(report["candidates"], 1):
             folder = heatmaps / f"{rank:02d}_{cand['id'].rsplit('/', 1)[-1]}"
             cand["heatmap"] = explain_similarity(graph, report["artwork"]["id"], cand["id"], folder,
-                                                 run=run or report["ranking"].get("run"),
-                                                 image_root=image_root)["files"]
+                                                 run=run or report["ranking"].get("run"), image_root=image_root,
+                                                 ranked={**cand, "metric": report["ranking"]["metric"]})["files"]
         if not as_json:
             typer.echo(f"heatmaps written to {heatmaps}/", err=True)
     emit(report, as_json, _artworks_text)
