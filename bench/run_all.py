@@ -17,7 +17,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from _common import OUT, log, write_json
 
-BENCHMARKS = ("bench_build", "bench_influence", "bench_faiss", "bench_features", "bench_epoch", "bench_memory")
+BENCHMARKS = ("bench_build", "bench_influence", "bench_faiss", "bench_search", "bench_features", "bench_epoch",
+              "bench_memory")
 # Full-size runs only: a full-batch step on WikiArt reads the whole graph, so its memory peak is
 # reached in the first steps; whole epochs (~20 min each here) stay with `bench_memory.py` alone.
 FULL_ARGS = {"bench_memory": ["--max-steps", "10"]}
@@ -58,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
                      f"{lat['report_as_called/influencers']['p99_ms']:.3f} ms, ÷ networkx "
                      f"{infl['ratios']['report_as_called/influencers p50 ÷ networkx p50']}×; "
                      f"load_graph {infl['ours']['load_s']:.2f} s")
+    search = results.get("bench_search")
+    if search:
+        worst = max(search["queries"].values(), key=lambda q: q["ours_s"])
+        lines.append(f"  search ({search['args']['artworks']:,} artworks): slowest query {worst['ours_s'] * 1e3:.0f} ms; "
+                     "ratios " + ", ".join(f"{q['ratio']:.1f}× (≤ {q['goal']:g})" for q in search["queries"].values())
+                     + f"; goals {'met' if search['ok'] else 'MISSED'}")
     faiss_r = results.get("bench_faiss", {}).get("ratios")
     if faiss_r:
         lines.append(f"  faiss: exact search ours/raw faiss throughput {faiss_r.get('ours_over_raw_qps')} (goal ≥ 0.9); "

@@ -54,9 +54,8 @@ def verify(root: Path, manifest: dict, deep: bool = False) -> list[str]:
     """
     problems: list[str] = []
     files = manifest.get("files")
-    if files is None:  # an older build: presence only
-        files = {name: {} for name in ("graph.nt", "processed/tensors.safetensors", "processed/nodes.json",
-                                       "processed/evidence.json")}
+    if files is None:  # an older build: presence only, of what loading reads
+        files = {name: {} for name in ("processed/tensors.safetensors", "processed/nodes.json")}
     for name, want in files.items():
         p = root / name
         if name.endswith("/"):  # images: they may move (--image-root), so only `artkg info` checks them

@@ -57,6 +57,10 @@ class LabelIndex:
         self.ids = [S.local_name(iri).casefold() for iri in graph.iris[node_type]]
         self.iris = graph.iris[node_type]
         self._words = [label.split() for label in self.labels]
+        self._by_id: dict[str, list[int]] = {}
+        for i, (local, iri) in enumerate(zip(self.ids, self.iris)):
+            self._by_id.setdefault(local, []).append(i)
+            self._by_id.setdefault(iri, []).append(i)
 
     def find(self, query: str, cutoff: float = FUZZY_CUTOFF) -> list[Match]:
         raw = query.strip().strip("<>")
@@ -71,16 +75,18 @@ class LabelIndex:
             if i not in found or found[i].score < score:
                 found[i] = Match(self.node_type, i, score, kind)
 
-        for i, (label, words) in enumerate(zip(self.labels, self._words)):
-            if self.ids[i] == qid or self.iris[i] == raw:
-                add(i, "id", LEVELS["id"])
-            if not label:
-                continue
+        for i in self._by_id.get(qid, []) + self._by_id.get(raw, []):
+            add(i, "id", LEVELS["id"])
+        # Every literal level contains each query word, so one C-level substring scan for the longest
+        # word picks the candidates; the levels are told apart on those alone.
+        key = max(qwords, key=len)
+        for i in [i for i, label in enumerate(self.labels) if key in label]:
+            label, words = self.labels[i], self._words[i]
             if label == q:
                 add(i, "exact", LEVELS["exact"])
             elif label.startswith(q):
                 add(i, "prefix", LEVELS["prefix"])
-            elif all(any(w.startswith(x) for w in words) for x in qwords):
+            elif all(x in label for x in qwords) and all(any(w.startswith(x) for w in words) for x in qwords):
                 add(i, "words", LEVELS["words"])
             elif q in label:
                 add(i, "substring", LEVELS["substring"])

@@ -14,13 +14,16 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 def test_benchmarks_run_quick():
     # The graph benchmarks; the others have their own tests below (each is a minute or so on 2 cores).
     done = subprocess.run([sys.executable, str(BENCH / "run_all.py"), "--quick", "--only", "bench_build",
-                           "bench_influence"], check=False, capture_output=True, text=True, timeout=600)
+                           "bench_influence", "bench_search"], check=False, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((BENCH / "out" / "run_all.json").read_text(encoding="utf-8"))
     assert "summary" in done.stdout
     text = json.dumps(summary)
     for key in ("ours_over_bare", "rdflib_over_ours", "networkx p50"):
         assert key in text, key
+    search = json.loads((BENCH / "out" / "bench_search.json").read_text(encoding="utf-8"))
+    assert all(q["top"] is not None and q["matches"] >= 1 for q in search["queries"].values())
+    assert search["queries"]["misspelt name"]["top_match"] == "fuzzy"  # the typo path ran and found the name
 
 
 def test_bench_faiss_quick():
