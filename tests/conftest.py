@@ -50,6 +50,21 @@ def small_world(tmp_path_factory) -> Path:
     return out
 
 
+def featured_world(small_world: Path, tmp_path_factory, name: str, image_size: int = 32, text_encoder=None,
+                   device: str = "cpu") -> Path:
+    """A private copy of the session world (without its store) with EfficientNet-Lite image features
+    at ``image_size`` px (and text features when ``text_encoder`` is given): a module's ``world``."""
+    import shutil
+
+    from artkg.models.features import extract_features
+
+    out = Path(shutil.copytree(small_world, tmp_path_factory.mktemp(name) / "world",
+                               ignore=shutil.ignore_patterns("store")))
+    extract_features(out, "efficientnet_lite", {"image_size": image_size}, text_encoder, batch_size=128,
+                     device=device, progress=False)
+    return out
+
+
 @pytest.fixture(scope="session")
 def world_server(small_world):
     """A real Oxigraph server on 127.0.0.1 serving the small world's triples."""

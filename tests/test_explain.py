@@ -7,7 +7,6 @@ quality of the explanations on a better-trained model.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 import torch
 from artkg.explain.config import CamConfig, GraphExplainConfig
 from artkg.kg.errors import InputError, NotFoundError
+from conftest import featured_world
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -26,12 +26,7 @@ QUICK = GraphExplainConfig(epochs=30, top_k=12)
 
 @pytest.fixture(scope="module")
 def world(small_world, tmp_path_factory) -> Path:
-    from artkg.models.features import extract_features
-
-    out = Path(shutil.copytree(small_world, tmp_path_factory.mktemp("explain") / "world",
-                               ignore=shutil.ignore_patterns("store")))
-    extract_features(out, "efficientnet_lite", LITE128, None, batch_size=128, device="cpu", progress=False)
-    return out
+    return featured_world(small_world, tmp_path_factory, "explain", image_size=LITE128["image_size"])
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 from artkg.explain.config import GraphExplainConfig
+from conftest import featured_world
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -26,13 +27,7 @@ QUICK = GraphExplainConfig(epochs=20, top_k=12)
 
 @pytest.fixture(scope="module")
 def world(small_world, tmp_path_factory) -> Path:
-    from artkg.models.features import extract_features
-
-    out = Path(shutil.copytree(small_world, tmp_path_factory.mktemp("readable") / "world",
-                               ignore=shutil.ignore_patterns("store")))
-    extract_features(out, "efficientnet_lite", {"image_size": 128}, None, batch_size=128, device="cpu",
-                     progress=False)
-    return out
+    return featured_world(small_world, tmp_path_factory, "readable", image_size=128)
 
 
 @pytest.fixture(scope="module")

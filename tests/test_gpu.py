@@ -11,12 +11,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 from artkg.models.features import extract_features
 from artkg.models.run import evaluate_run, load_run, predict_images
 from artkg.models.train import train
 from artkg.models.train_config import TrainConfig
+from conftest import featured_world
 
 pytestmark = pytest.mark.gpu
 
@@ -27,10 +27,7 @@ FAST = {"epochs": 3, "batch_size": 128, "gnn_kwargs": {"layers": 2, "hidden": 32
 
 @pytest.fixture(scope="module")
 def world(small_world, tmp_path_factory) -> Path:
-    out = Path(shutil.copytree(small_world, tmp_path_factory.mktemp("gpu") / "world",
-                               ignore=shutil.ignore_patterns("store")))
-    extract_features(out, "efficientnet_lite", LITE32, None, batch_size=128, device="cuda", progress=False)
-    return out
+    return featured_world(small_world, tmp_path_factory, "gpu", image_size=LITE32["image_size"], device="cuda")
 
 
 def test_cuda_features_match_the_cpu(world, tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from artkg.kg.builders import build_graph
 from artkg.kg.graph import load_graph
 from artkg.kg.influence import influence_report
 from artkg.retrieval.query import influencing_artworks, readable_score
+from conftest import featured_world
 
 BIN = Path(sys.executable).parent
 WD, WDT = "http://www.wikidata.org/entity/", "http://www.wikidata.org/prop/direct/"
@@ -95,13 +95,7 @@ def test_readable_scores():
 
 @pytest.fixture(scope="module")
 def featured(small_world, tmp_path_factory) -> Path:
-    from artkg.models.features import extract_features
-
-    out = Path(shutil.copytree(small_world, tmp_path_factory.mktemp("readable") / "world",
-                               ignore=shutil.ignore_patterns("store")))
-    extract_features(out, "efficientnet_lite", {"image_size": 32}, None, batch_size=128, device="cpu",
-                     progress=False)
-    return out
+    return featured_world(small_world, tmp_path_factory, "readable")
 
 
 def test_candidate_similarities_are_in_0_1_ordered_and_the_same_in_text_and_json(featured):

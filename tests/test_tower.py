@@ -2,7 +2,6 @@
 ``tower_trained``, per-group cosine minimum, and (where CUDA is present) every tower path on the GPU."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,12 @@ import torch
 from artkg.kg.errors import InputError
 from artkg.kg.graph import load_graph
 from artkg.models.encoders_image import EfficientNetLiteEncoder
-from artkg.models.features import extract_features
 from artkg.models.run import evaluate_run, load_run
 from artkg.models.tower import PixelCache
 from artkg.models.train import train
 from artkg.models.train_config import TrainConfig
 from artkg.models.train_loop import Trainer, warmup_cosine
+from conftest import featured_world
 
 LITE32 = {"image_size": 32}
 TOWER_RUN = {"epochs": 2, "batch_size": 128, "threads": 1, "model": "image_head", "model_kwargs": {},
@@ -27,10 +26,7 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 @pytest.fixture(scope="module")
 def world(small_world, tmp_path_factory) -> Path:
-    out = Path(shutil.copytree(small_world, tmp_path_factory.mktemp("tower") / "world",
-                               ignore=shutil.ignore_patterns("store")))
-    extract_features(out, "efficientnet_lite", LITE32, None, batch_size=128, device="cpu", progress=False)
-    return out
+    return featured_world(small_world, tmp_path_factory, "tower", image_size=LITE32["image_size"])
 
 
 # ------------------------------------------------------------------ the pixel cache
