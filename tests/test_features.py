@@ -232,7 +232,7 @@ def test_interrupted_run_resumes_to_the_same_features(featured, small_world, tmp
 def test_errors_name_the_problem_and_the_fix(small_world, tmp_path):
     with pytest.raises(InputError, match="no graph directory"):
         extract_features(tmp_path / "nowhere", progress=False)
-    with pytest.raises(InputError, match=r"unknown image encoder 'effnet'.*efficientnetlite.*torchvisionresnet"):
+    with pytest.raises(InputError, match=r"unknown image encoder 'effnet'.*efficientnet_lite.*torchvision_resnet"):
         extract_features(small_world, "effnet", progress=False)
     with pytest.raises(InputError, match=r"unknown text encoder 'bert'.*minilm"):
         extract_features(small_world, None, text_encoder="bert", progress=False)
@@ -370,4 +370,4 @@ def test_cli_unknown_encoder(small_world):
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:")
-    assert "vgg99" in lines[0] and "efficientnetlite" in lines[0] and "openclipimage" in lines[0]
+    assert "vgg99" in lines[0] and "efficientnet_lite" in lines[0] and "open_clip_image" in lines[0]
