@@ -177,7 +177,7 @@ class KnowledgeGraph:
                                                              cutoff=0.6))
         raise NotFoundError(f"no {node_type} {query!r} in {self.root}",
                             f"did you mean {suggestion}?" if suggestion else
-                            f"give an IRI, a QID or an exact label (try `artkg info {self.root}`)")
+                            f"give an id (IRI, QID) or a label; `artkg search {self.root} TEXT` finds them")
 
     def _by_label(self, node_type: str) -> dict[str, list[int]]:
         if node_type not in self._label_maps:

@@ -11,7 +11,7 @@ kind                  score  what matched
 ``words``             0.85   every query word starts a word of the label (any order)
 ``substring``         0.80   the query is inside the label
 ``fuzzy``             ≤0.75  a close spelling (difflib ratio ≥ ``cutoff``) of the label or of a run
-                             of as many of its words as the query has
+                             of as many of its words as the query has; numbers must match exactly
 ====================  =====  ==================================================
 
 Folding is Unicode NFKD with combining marks dropped, then ``casefold`` (``Cézanne`` → ``cezanne``,
@@ -98,8 +98,9 @@ class LabelIndex:
     def _fuzzy(self, q: str, n_words: int, cutoff: float):
         matcher = difflib.SequenceMatcher(autojunk=False)
         matcher.set_seq2(q)
+        numbers = {w for w in q.split() if w.isdigit()}  # "Style 99" is no typo of "Style 00"
         for i, words in enumerate(self._words):
-            if not words:
+            if not words or (numbers and not numbers <= set(words)):
                 continue
             candidates = {self.labels[i]}
             if len(words) > n_words:  # "fonley" against "konrad fonley": compare with each run of words

@@ -206,7 +206,7 @@ def test_unknown_label_suggests_close_matches(world):
     assert "did you mean" in info.value.fix and "A0101" in info.value.fix
     with pytest.raises(NotFoundError) as info:
         influence_report(graph, "Zzyzx Qwerty", 2)
-    assert "give an IRI, a QID or an exact label" in info.value.fix
+    assert "give an id (IRI, QID) or a label; `artkg search" in info.value.fix
 
 
 def test_ambiguous_label_and_id_list_the_ids(tiny):

@@ -94,3 +94,12 @@ def test_cli_search_and_influence_with_a_loose_name(small_world, graph):
     assert json.loads(chains.stdout)["artist"]["label"] == label
     nothing = run("search", small_world, "qqqqqqq")
     assert nothing.returncode == 0 and "nothing in" in nothing.stdout
+
+
+def test_numbers_are_not_typos(graph):
+    """"Style 99" is no misspelling of "Style 00": a number in the query must match exactly."""
+    assert not search(graph, "Style 99", "style")
+    with pytest.raises(NotFoundError, match="no style 'Style 99'"):
+        graph.resolve("style", "Style 99")
+    style = graph.labels["style"][0]  # "Style 00 (…)": a typo in a word still finds it
+    assert search(graph, "Styel " + style.split()[1], "style")[0]["label"] == style
