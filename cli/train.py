@@ -107,7 +107,7 @@ def _default(name: str, key: str | None = None) -> str:
     read from the dataclasses so the help never drifts from the code."""
     import dataclasses
 
-    from artkg.models.cloir import CloirConfig
+    from artkg.models.cloir_config import CloirConfig
     from artkg.models.train_config import TrainConfig
 
     def value(cls, field: str):
@@ -200,7 +200,7 @@ def train(
     setup_logging(verbose, quiet)
     if model.strip().lower() == "cloir":
         from artkg.kg.errors import InputError
-        from artkg.models.cloir import INPUTS as CLOIR_INPUTS
+        from artkg.models.cloir_config import INPUTS as CLOIR_INPUTS
 
         if task or unseen_class or unseen_fraction is not None or unseen_mode or gnn or layers or hidden:
             raise InputError("--task, --unseen-*, --gnn, --layers and --hidden are GraphCLIP options; cloir has no "
@@ -266,7 +266,7 @@ def _cloir_metrics_text(metrics: dict) -> list[str]:
 
 def _train_cloir(graph_dir: Path, out: Path, config: Optional[Path], as_json: bool, quiet: bool,
                  overwrite: bool = False, **flags) -> None:
-    from artkg.models.cloir import CloirConfig
+    from artkg.models.cloir_config import CloirConfig
     from artkg.retrieval.cloir import train_cloir
 
     changes = {key: value for key, value in flags.items() if value is not None}

@@ -49,6 +49,15 @@ class WikidataBuilder(GraphBuilder):
 
             check_lang(wikipedia_lang)
         config = config or WikidataConfig(**kwargs)
+        seeds = list(seeds)
+        if not seeds:  # before anything is created in --out
+            raise InputError("no seeds given", "pass QIDs, IRIs or labels, or --seeds-file FILE")
+        from urllib.parse import urlparse
+
+        url = urlparse(str(config.endpoint))
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise InputError(f"--endpoint {config.endpoint!r} is not an http(s) URL",
+                             "e.g. --endpoint https://query.wikidata.org/sparql or http://127.0.0.1:7878/query")
         gdir = GraphDir(out)
         gdir.prepare(overwrite_other_source=self.kind)
         crawler = WikidataCrawler(config, cache_dir=gdir.raw, progress=progress)

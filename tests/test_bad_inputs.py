@@ -1,7 +1,7 @@
 """Every command, fed the mistakes people make: exit code 2, one line on stderr, no traceback, and
 nothing already built changed.
 
-One table: missing, corrupt and foreign files, the wrong kind of run, values of the wrong type,
+One table, every command of `artkg --help` and `kgbuild --help`: missing, corrupt and foreign files, the wrong kind of run, values of the wrong type,
 empty graphs. Each row runs the real ``artkg``/``kgbuild`` executable in a subprocess; the built
 world, the runs and the damaged copies are fingerprinted (every file's path, size and sha256)
 before and after each row.
@@ -101,7 +101,7 @@ def fingerprint(*roots: Path) -> dict[str, tuple[int, str]]:
 CASES = [
     # kgbuild: bad values, missing / corrupt / foreign / empty inputs, an --out that is taken
     ("synth-too-few-artists", "kgbuild synth --artists 3 --out {root}/new", 'more than 5 artists'),
-    ("synth-artists-not-int", "kgbuild synth --artists ten --out {root}/new", '--artists'),
+    ("synth-artists-not-int", "kgbuild synth --artists ten --out {root}/new", "Invalid value for '--artists'"),
     ("synth-out-is-a-file", "kgbuild synth --artists 8 --out {files}/a_file", 'not a directory'),
     ("rdf-missing-file", "kgbuild rdf {root}/missing.ttl --out {root}/new", 'no such RDF file'),
     ("rdf-garbage", "kgbuild rdf {files}/garbage.ttl --out {root}/new", 'not valid Turtle'),
@@ -111,50 +111,60 @@ CASES = [
     ("rdf-into-a-synth-graph", "kgbuild rdf {world}/graph.nt --out {world}", 'already holds a graph'),
     ("wikiart-missing-folder", "kgbuild wikiart {root}/missing --out {root}/new", 'no such directory'),
     ("artgraph-missing-folder", "kgbuild artgraph {root}/missing --out {root}/new", 'not an ArtGraph'),
-    ("kgbuild-unknown-source", "kgbuild dbpedia --out {root}/new", 'dbpedia'),
+    ("kgbuild-unknown-source", "kgbuild dbpedia --out {root}/new", "No such command 'dbpedia'"),
+    ("wikidata-no-seeds", "kgbuild wikidata --endpoint http://127.0.0.1:9/query --out {root}/new", "no seeds given"),
+    ("wikidata-endpoint-not-a-url", "kgbuild wikidata Q5582 --endpoint notaurl --out {root}/new",
+     "--endpoint 'notaurl' is not an http"),
     # artkg info / schema
     ("info-missing", "artkg info {root}/missing", 'no graph directory'),
-    ("info-empty-dir", "artkg info {root}/empty_dir", 'manifest'),
-    ("info-a-run", "artkg info {run}", 'run'),
-    ("info-bad-manifest", "artkg info {bad_manifest}", 'manifest'),
-    ("unknown-command", "artkg colourise {world}", 'colourise'),
+    ("info-empty-dir", "artkg info {root}/empty_dir", "not a finished artkg graph directory"),
+    ("info-a-run", "artkg info {run}", "run is not a finished artkg graph directory"),
+    ("info-bad-manifest", "artkg info {bad_manifest}", "manifest.json is corrupt"),
+    ("unknown-command", "artkg colourise {world}", "No such command 'colourise'"),
+    ("ls-unknown-option", "artkg ls --colour", "No such option: --colour"),
+    ("schema-unknown-option", "artkg schema --what", "No such option: --what"),
+    ("version-extra-argument", "artkg version extra", "unexpected extra argument"),
     # features
     ("features-missing-graph", "artkg features {root}/missing", 'no graph directory'),
-    ("features-unknown-encoder", "artkg features {world} --image-encoder nosuch --text-encoder none", 'nosuch'),
+    ("features-unknown-encoder", "artkg features {world} --image-encoder nosuch --text-encoder none",
+     "unknown image encoder 'nosuch'"),
     ("features-kwargs-not-json", "artkg features {world} --image-encoder-kwargs {{bad --text-encoder none", 'not valid JSON'),
     ("features-kwargs-not-object", "artkg features {world} --image-encoder-kwargs [1] --text-encoder none", 'JSON object'),
     ("features-kwargs-wrong-type", "artkg features {world} --image-encoder-kwargs '{{\"image_size\": \"big\"}}' "
-                                   "--text-encoder none", "image_size"),
-    ("features-unknown-device", "artkg features {world} --device tpu --text-encoder none", 'tpu'),
+                                   "--text-encoder none", "image_size in the image encoder options must be a valid integer"),
+    ("features-unknown-device", "artkg features {world} --device tpu --text-encoder none", "unknown device 'tpu'"),
     ("features-damaged-graph", "artkg features {truncated} --text-encoder none", 'tensors.safetensors'),
     # train
     ("train-missing-graph", "artkg train graphclip {root}/missing --out {root}/r", 'no graph directory'),
     ("train-no-features", "artkg train graphclip {bare} --out {root}/r", 'artkg features'),
-    ("train-unknown-model", "artkg train colournet {world} --out {root}/r", 'colournet'),
+    ("train-unknown-model", "artkg train colournet {world} --out {root}/r", "unknown model 'colournet'"),
     ("train-config-lr-str", "artkg train graphclip {world} --config {files}/lr_fast.json --out {root}/r", '\\blr\\b.*fast'),
     ("train-config-epochs-str", "artkg train graphclip {world} --config {files}/epochs_ten.json --out {root}/r", 'epochs.*ten'),
     ("train-config-unknown-key", "artkg train graphclip {world} --config {files}/unknown_key.json --out {root}/r", 'learning_rate'),
-    ("train-config-kwargs-int", "artkg train graphclip {world} --config {files}/gnn_kwargs_int.json --out {root}/r", 'gnn_kwargs'),
+    ("train-config-kwargs-int", "artkg train graphclip {world} --config {files}/gnn_kwargs_int.json --out {root}/r",
+     "gnn_kwargs in .* must be a valid dictionary"),
     ("train-config-negative-lr", "artkg train graphclip {world} --config {files}/negative_lr.json --out {root}/r", '\\blr\\b|learning rate'),
     ("train-config-a-list", "artkg train graphclip {world} --config {files}/list_config.json --out {root}/r", 'JSON object'),
     ("train-config-not-json", "artkg train graphclip {world} --config {files}/not_json.json --out {root}/r", 'not valid JSON'),
-    ("train-config-missing", "artkg train graphclip {world} --config {files}/missing.json --out {root}/r", 'missing.json'),
-    ("train-unknown-task", "artkg train graphclip {world} --task colour --out {root}/r", 'colour'),
+    ("train-config-missing", "artkg train graphclip {world} --config {files}/missing.json --out {root}/r",
+     "cannot read the config .*missing.json"),
+    ("train-unknown-task", "artkg train graphclip {world} --task colour --out {root}/r", "unknown task 'colour'"),
     ("train-negative-lr-flag", "artkg train graphclip {world} --lr -1 --out {root}/r", '\\blr\\b|learning rate'),
-    ("train-epochs-not-int", "artkg train graphclip {world} --epochs ten --out {root}/r", '--epochs'),
+    ("train-epochs-not-int", "artkg train graphclip {world} --epochs ten --out {root}/r", "Invalid value for '--epochs'"),
     ("train-model-kwargs-wrong-type", "artkg train graphclip {world} --model-kwargs '{{\"embed_dim\": \"big\"}}' "
-                                      "--out {root}/r", "embed_dim"),
+                                      "--out {root}/r", "embed_dim in model_kwargs must be a valid integer"),
     ("train-over-a-finished-run", "artkg train graphclip {world} --epochs 1 --out {run}", '--overwrite'),
-    ("train-cloir-unknown-sampling", "artkg train cloir {world} --sampling nearest --out {root}/r", 'nearest'),
+    ("train-cloir-unknown-sampling", "artkg train cloir {world} --sampling nearest --out {root}/r",
+     "unknown sampling 'nearest'"),
     ("train-damaged-graph", "artkg train graphclip {truncated} --out {root}/r", 'tensors.safetensors'),
     # eval / predict / explain
     ("eval-missing", "artkg eval {root}/missing", 'no run directory'),
-    ("eval-a-graph", "artkg eval {world}", 'graph|not a finished run'),
+    ("eval-a-graph", "artkg eval {world}", "world is not a finished run"),
     ("eval-empty-dir", "artkg eval {root}/empty_dir", 'not a finished run'),
     ("eval-truncated-weights", "artkg eval {broken_run}", 'model.safetensors'),
     ("eval-garbled-config", "artkg eval {garbled_run}", 'config.json'),
     ("eval-damaged-graph", "artkg eval {run} --graph {truncated}", 'tensors.safetensors'),
-    ("eval-unknown-split", "artkg eval {run} --split everything", 'everything'),
+    ("eval-unknown-split", "artkg eval {run} --split everything", "unknown evaluation split 'everything'"),
     ("predict-a-cloir-run", "artkg predict {cloir} {image}", 'artkg influence'),
     ("predict-missing-image", "artkg predict {run} {root}/missing.png", 'no image file'),
     ("predict-not-an-image", "artkg predict {run} {files}/not_an_image.png", 'cannot read the image'),
@@ -164,16 +174,17 @@ CASES = [
     # influence / index / search
     ("influence-neither", "artkg influence {world}", 'exactly one'),
     ("influence-unknown-artist", "artkg influence {world} --artist 'Nobody Atall Zzyzx'", 'Nobody Atall'),
-    ("influence-degree-zero", "artkg influence {world} --artist {artist} --degree 0", '--degree'),
+    ("influence-degree-zero", "artkg influence {world} --artist {artist} --degree 0", "Invalid value for '--degree'"),
     ("influence-classifier-run", "artkg influence {world} --artwork {artwork} --run {run}", 'not a CLOIR run'),
     ("influence-truncated-tensors", "artkg influence {truncated} --artist {artist}", 'tensors.safetensors'),
     ("influence-no-nodes-json", "artkg influence {no_nodes} --artist {artist}", 'nodes.json'),
-    ("influence-bad-manifest", "artkg influence {bad_manifest} --artist {artist}", 'manifest'),
-    ("influence-empty-dir", "artkg influence {root}/empty_dir --artist {artist}", 'manifest'),
-    ("index-unknown-kind", "artkg index build {world} --kind nosuch --out {root}/i", 'nosuch'),
-    ("index-out-is-a-file", "artkg index build {world} --out {files}/a_file", 'a_file'),
+    ("influence-bad-manifest", "artkg influence {bad_manifest} --artist {artist}", "manifest.json is corrupt"),
+    ("influence-empty-dir", "artkg influence {root}/empty_dir --artist {artist}",
+     "not a finished artkg graph directory"),
+    ("index-unknown-kind", "artkg index build {world} --kind nosuch --out {root}/i", "unknown index kind 'nosuch'"),
+    ("index-out-is-a-file", "artkg index build {world} --out {files}/a_file", "a_file exists and is not an index"),
     ("search-missing-graph", "artkg search {root}/missing monet", 'no graph directory'),
-    ("search-unknown-type", "artkg search {world} monet --type colour", 'colour'),
+    ("search-unknown-type", "artkg search {world} monet --type colour", "no node type 'colour'"),
 ]
 
 
@@ -203,3 +214,19 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(built, case, template,
     for new in ("new", "r", "e", "i"):  # nothing half-made where the failed command was to write
         target = built["root"] / new
         assert not target.exists() or not any(target.iterdir()), f"{target} left behind"
+
+
+def test_the_sweep_covers_every_command():
+    from artkg.cli import app
+    from artkg.cli.build import kgbuild_app
+
+    def names(typer_app) -> set[str]:
+        found = {c.name or c.callback.__name__.replace("_", "-") for c in typer_app.registered_commands}
+        for group in typer_app.registered_groups:
+            found |= {f"{group.name} {n}" for n in names(group.typer_instance)}
+        return found
+
+    commands = {f"artkg {n}" for n in names(app)} | {f"kgbuild {n}" for n in names(kgbuild_app)}
+    swept = {" ".join(t.split()[:3]) if t.startswith("artkg index") else " ".join(t.split()[:2]) for _, t, _ in CASES}
+    missing = sorted(c for c in commands if c not in swept)
+    assert not missing, f"commands without a bad-input row: {missing}"

@@ -42,7 +42,10 @@ def test_cuda_features_match_the_cpu(world, tmp_path):
 
     on_gpu, on_cpu = features(world), features(cpu)
     assert on_gpu.shape == on_cpu.shape and np.abs(on_cpu).sum() > 0
-    assert np.allclose(on_gpu, on_cpu, rtol=1e-2, atol=1e-3 * np.abs(on_cpu).max())
+    # Per row, the relative L2 difference: ~1e-5 in full float32; cuDNN's TF32 convolutions gave
+    # 0.3% (median) to 0.8% (max) on an H100, which this bound rejects.
+    rel = np.linalg.norm(on_gpu - on_cpu, axis=1) / np.maximum(np.linalg.norm(on_cpu, axis=1), 1e-12)
+    assert rel.max() < 1e-4, f"median {np.median(rel):.2e}, max {rel.max():.2e}"
 
 
 @pytest.mark.parametrize("sampler", ["full", "neighbor"])
@@ -79,7 +82,7 @@ def test_cloir_trains_on_cuda_and_eval_reproduces_metrics(world, tmp_path):
     out = tmp_path / "cloir"
     result = train_cloir(world, {"epochs": 3, "batch_size": 64, "sampling": "similarity", "n": 5,
                                  "device": "cuda"}, out=out, progress=False)
-    assert next(result.model.parameters()).device.type in ("cuda", "cpu")  # moved back after training is fine
+    assert next(result.model.parameters()).is_cuda  # trained where it was asked to
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"]["degree_1"]["queries"] > 0
     assert evaluate_cloir_run(out)["matches_saved"]

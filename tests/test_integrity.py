@@ -18,7 +18,7 @@ from artkg.kg.lock import output_lock
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
-SYNTH = ["--artists", "30", "--image-size", "16", "--works-per-artist", "3"]
+SYNTH = ["--artists", "60", "--image-size", "16", "--works-per-artist", "4"]
 
 
 def cli(*args, cwd=None) -> subprocess.CompletedProcess:
@@ -61,21 +61,33 @@ def same_build(a: Path, b: Path) -> bool:
 
 
 def test_two_builds_at_once_leave_one_of_them_whole(references, tmp_path):
+    """The second build starts while the first holds the directory (its lock record is on disk), so
+    the two really overlap: the second must fail at once, and the directory is the first's, whole."""
+    import time
+
     same = tmp_path / "same"
-    procs = {seed: subprocess.Popen([str(BIN / "kgbuild"), "synth", *SYNTH, "--seed", str(seed), "--out", str(same),
-                                     "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-             for seed in (1, 2)}
-    results = {seed: (p.wait(timeout=300), p.stderr.read()) for seed, p in procs.items()}
-    codes = sorted(code for code, _ in results.values())
-    assert codes in ([0, 0], [0, 2]), results
-    for code, err in results.values():
-        if code == 2:  # the loser was told who holds the directory, in one line
-            assert "being written by another artkg process (pid" in err and len(err.strip().splitlines()) == 1, err
+
+    big = ["--artists", "250", "--image-size", "16", "--works-per-artist", "4"]  # the first holds the lock ~3 s
+    reference = tmp_path / "reference"
+    assert cli("kgbuild", "synth", *big, "--seed", 1, "--out", reference, "-q").returncode == 0
+
+    def start(seed: int, size: list[str]) -> subprocess.Popen:
+        return subprocess.Popen([str(BIN / "kgbuild"), "synth", *size, "--seed", str(seed), "--out", str(same),
+                                 "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+    first = start(1, big)
+    deadline = time.monotonic() + 60
+    while not (same / ".artkg.lock.json").exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert first.poll() is None, "the first build ended before the second could start: make it bigger"
+    second = start(2, SYNTH)
+    codes = (first.wait(timeout=300), second.wait(timeout=300))
+    err = second.stderr.read()
+    assert codes == (0, 2), (codes, first.stderr.read(), err)
+    assert f"being written by another artkg process (pid {first.pid}" in err and len(err.strip().splitlines()) == 1
     manifest = json.loads((same / "manifest.json").read_text())
-    seed = manifest["source"]["seed"]
-    winners = [s for s, (code, _) in results.items() if code == 0]
-    assert seed in winners
-    assert same_build(same, references[seed]), "the directory mixes two builds"
+    assert manifest["source"]["seed"] == 1
+    assert same_build(same, reference), "the directory mixes two builds"
     assert not [p for p in same.iterdir() if p.name.startswith((".staging", ".synth", ".parts"))]
 
 
@@ -162,7 +174,7 @@ def test_info_reports_damage_and_exits_1(damaged, how, named):
     world = damaged(how)
     done = cli("artkg", "info", world)
     assert done.returncode == 1 and "DAMAGED" in done.stdout and named in done.stdout, done.stdout
-    assert "kgbuild synth --artists 30 --seed 1" in done.stdout  # how to rebuild it
+    assert "kgbuild synth --artists 60 --seed 1" in done.stdout  # how to rebuild it
     report = json.loads(cli("artkg", "info", world, "--json").stdout)
     assert not report["verify"]["ok"] and any(named in p for p in report["verify"]["problems"])
 
