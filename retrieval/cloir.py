@@ -113,7 +113,8 @@ def _train_cloir(graph_dir, config: CloirConfig, out, progress: bool) -> CloirRe
                            "val": len(val_plan) if val_plan else 0}
     metrics["split"] = {"kind": split.kind, "train": int(len(split.train)), "val": int(len(split.val)),
                         "test": int(len(split.test))}
-    metrics["training"] = {"epochs_run": len(history), "seconds": round(time.perf_counter() - t0, 2)}
+    metrics["training"] = {"epochs_run": len(history), "seconds": round(time.perf_counter() - t0, 2),
+                           "device": str(device)}
     result = CloirResult(model, config, split, metrics, history)
     if out is not None:
         result.run_dir = save_cloir_run(out, result, graph, record)

@@ -82,7 +82,7 @@ def test_cloir_trains_on_cuda_and_eval_reproduces_metrics(world, tmp_path):
     out = tmp_path / "cloir"
     result = train_cloir(world, {"epochs": 3, "batch_size": 64, "sampling": "similarity", "n": 5,
                                  "device": "cuda"}, out=out, progress=False)
-    assert next(result.model.parameters()).is_cuda  # trained where it was asked to
+    assert result.metrics["training"]["device"].startswith("cuda")  # trained where it was asked to
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"]["degree_1"]["queries"] > 0
     assert evaluate_cloir_run(out)["matches_saved"]
