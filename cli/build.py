@@ -157,6 +157,9 @@ def synth(
     image_size: int = typer.Option(64, "--image-size", help="Side of the rendered artwork images, in pixels."),
     works_per_artist: float = typer.Option(10.0, "--works-per-artist", help="Mean artworks per artist."),
     no_images: bool = typer.Option(False, "--no-images", help="Skip rendering images."),
+    users: int = typer.Option(0, "--users", help="Plant this many users who buy works over time (recommenders)."),
+    taste: str = typer.Option("mixed", "--taste", help="What the users' tastes follow: mixed, visual (pixels "
+                              "only) or kg (artists, movements, genres only)."),
     no_store: bool = NoStoreOption,
     keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
@@ -169,9 +172,13 @@ def synth(
     setup_logging(verbose, quiet)
     if artists <= 5:
         raise typer.BadParameter("the world needs more than 5 artists", param_hint="--artists")
+    if users < 0:
+        raise typer.BadParameter(f"the number of users cannot be negative (got {users})", param_hint="--users")
+    if taste not in ("mixed", "visual", "kg"):
+        raise typer.BadParameter(f"unknown taste {taste!r}: choose mixed, visual or kg", param_hint="--taste")
     manifest = build_graph("synth", out, artists=artists, seed=seed, image_size=image_size,
                            works_per_artist=works_per_artist, images=not no_images, progress=not quiet,
-                           build_store=not no_store, keep_ids=keep_ids)
+                           build_store=not no_store, keep_ids=keep_ids, users=users, taste=taste)
     _finish(manifest, as_json, verbose, quiet)
 
 

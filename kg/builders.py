@@ -160,7 +160,10 @@ class SynthBuilder(GraphBuilder):
     kind = "synth"
 
     def build(self, out, artists: int = 300, seed: int = 0, image_size: int = 64,
-              works_per_artist: float = 10.0, images: bool = True, progress: bool = True, **kwargs) -> dict:
+              works_per_artist: float = 10.0, images: bool = True, progress: bool = True,
+              users: int = 0, taste: str = "mixed", **kwargs) -> dict:
+        """``users``: plant that many users with purchases over time (``taste``: mixed, visual or kg;
+        see :mod:`artkg.kg.synth_users`)."""
         from artkg.kg.synth import generate_world
 
         gdir = GraphDir(out)
@@ -170,10 +173,13 @@ class SynthBuilder(GraphBuilder):
         staged = gdir.scratch("synth")
         try:
             summary = generate_world(staged, n_artists=artists, seed=seed, image_size=image_size,
-                                     works_per_artist=works_per_artist, render_images=images, progress=progress)
+                                     works_per_artist=works_per_artist, render_images=images, progress=progress,
+                                     n_users=users, taste=taste)
             triples = read_rdf_file(Path(summary["world_nt"]))  # graph.nt holds the same triples
             source = {"kind": self.kind, "artists": artists, "seed": seed, "image_size": image_size,
                       "works_per_artist": works_per_artist, "namespace": summary["namespace"]}
+            if users:
+                source.update(users=users, taste=taste)
             parts = {"ground_truth.json": staged / "ground_truth.json", "images": staged / "images" if images else None}
             return gdir.finalize(triples, source=source, extra={"images": "images/" if images else None},
                                  parts=parts, **kwargs)

@@ -8,6 +8,7 @@ import unicodedata
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from artkg.kg import schema as S
@@ -85,6 +86,18 @@ class KnowledgeGraph:
         """The forward edge types the graph has (no reverse ones), without building ``data``."""
         return [tuple(name.split("/")[1:]) for name in self._tensors if name.startswith("edge/")]
 
+    def edge_attrs(self, key: tuple[str, str, str]) -> dict[str, np.ndarray]:
+        """Per-edge attributes of one edge type (interactions: ``time``, ``rating``, ``basket``)."""
+        prefix = f"eattr/{key[0]}/{key[1]}/{key[2]}/"
+        return {name[len(prefix):]: t.numpy() for name, t in self._tensors.items() if name.startswith(prefix)}
+
+    @cached_property
+    def interactions(self):
+        """The users' purchases, likes and ratings as one time-ordered table (:mod:`artkg.kg.interactions`)."""
+        from artkg.kg.interactions import Interactions
+
+        return Interactions.from_graph(self)
+
     def node_attr(self, node_type: str, name: str) -> torch.Tensor | None:
         """A node attribute such as ``("artwork", "year")`` (NaN where unknown), or None if absent."""
         return self._tensors.get(f"node/{node_type}/{name}")
@@ -103,6 +116,8 @@ class KnowledgeGraph:
                 data[tuple(parts)].edge_index = tensor
             elif kind == "node":
                 data[parts[0]][parts[1]] = tensor
+            elif kind == "eattr":  # interaction edges: time, rating, basket per event
+                data[tuple(parts[:3])][parts[3]] = tensor
         data = add_reverse_edges(data)
         data.validate(raise_on_error=True)
         return data

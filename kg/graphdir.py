@@ -296,6 +296,9 @@ def save_processed(graph: ProcessedGraph, out: Path) -> None:
     for t, attrs in graph.node_attrs.items():
         for name, values in attrs.items():
             tensors[f"node/{t}/{name}"] = np.ascontiguousarray(values)
+    for (src, rel, dst), attrs in graph.edge_attrs.items():
+        for name, values in attrs.items():
+            tensors[f"eattr/{src}/{rel}/{dst}/{name}"] = np.ascontiguousarray(values)
     save_file(tensors, str(out / "tensors.safetensors"), metadata={"artkg": __version__})
     nodes = {
         t: {"iri": iris, "label": graph.labels[t], "description": graph.descriptions[t]}

@@ -70,6 +70,8 @@ class ProcessedGraph:
     skipped: dict[str, int] = field(default_factory=dict)
     # Wikipedia introductions (akg:wikipediaSummary), only for node types that have any
     summaries: dict[str, list[str | None]] = field(default_factory=dict)
+    # Per-edge attributes (interaction events: time, rating, basket), aligned with the edge columns.
+    edge_attrs: dict[tuple[str, str, str], dict[str, np.ndarray]] = field(default_factory=dict)
 
     def counts(self) -> dict:
         return {
@@ -130,7 +132,8 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
     cat_year = {p: n_edge + len(cat_text) + j for j, p in enumerate(year_preds)}
     cat_evidence = n_edge + len(cat_text) + len(year_preds)
     cat_type, cat_meta = cat_evidence + 1, cat_evidence + 2
-    cat_other = cat_evidence + 3
+    cat_interaction = cat_evidence + 3  # reified interaction events, artworks' inventory facts
+    cat_other = cat_evidence + 4
 
     # The category of each triple, from its predicate (same tests, same order as the original loop).
     edge_k = {p: k for k, p in enumerate(edge_preds)}
@@ -150,6 +153,8 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
             pred_cat[u] = cat_type
         elif pred in _META_PRED or pred.startswith(S.DATE_PRECISION):
             pred_cat[u] = cat_meta
+        elif pred in S.INTERACTION_PREDICATES:
+            pred_cat[u] = cat_interaction
         else:
             pred_cat[u] = cat_other
     row_cat = pred_cat[c.p_code]
@@ -358,6 +363,12 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
             node_attrs[t][attr] = per_entity[node_gids[t]].astype(np.float32)
     _meta_attrs(c, rows(cat_meta), s_gid_u, n_ent, nodes, node_gids, node_attrs, skipped,
                 unknown=np.concatenate(unknown_rows))
+    edge_attrs: dict = {}
+    if len(rows(cat_interaction)) or any(k[1] in S.INTERACTION_KINDS for k in edges):
+        from artkg.kg.interactions import extract
+
+        edge_attrs = extract(c, rows(cat_interaction), s_gid_u, o_gid_u, index, node_type, type_index, edges,
+                             node_attrs, nodes, skipped)
 
     # Evidence triples (statements and references), in input order.
     r = rows(cat_evidence)
@@ -384,7 +395,7 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
     evidence = _evidence(influence, nodes.get("artist", []), evidence_triples, source, label_of)
     return ProcessedGraph(nodes=nodes, labels=labels, descriptions=descriptions, summaries=summaries, edges=edges,
                           node_attrs=dict(node_attrs), images=images, evidence=evidence,
-                          skipped=dict(skipped))
+                          skipped=dict(skipped), edge_attrs=edge_attrs)
 
 
 def _best_text(subj: np.ndarray, codes: np.ndarray, rank: np.ndarray, obj_value: list, n_ent: int) -> np.ndarray:

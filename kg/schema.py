@@ -73,6 +73,8 @@ class NodeType(str, Enum):
     serie = "serie"
     period = "period"
     emotion = "emotion"
+    # People who buy, like and rate artworks (recommenders; ``kgbuild interactions``, ``synth --users``).
+    user = "user"
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,11 @@ EDGE_SPECS: tuple[EdgeSpec, ...] = (
     # Class-to-class relations: what a class node has besides its instances (zero-shot needs them).
     EdgeSpec(N.style, "part_of", N.movement, WDT + "P361", "style is part of a movement"),
     EdgeSpec(N.style, "related_to", N.style, AKG + "relatedStyle", "a related style (no Wikidata property)"),
+    # Interactions (artkg vocabulary): one edge per event, with its time (and rating) from the
+    # event's reified record (see INTERACTION_* below and :mod:`artkg.kg.interactions`).
+    EdgeSpec(N.user, "purchased", N.artwork, AKG + "purchased", "the user bought the work"),
+    EdgeSpec(N.user, "liked", N.artwork, AKG + "liked", "the user liked the work"),
+    EdgeSpec(N.user, "rated", N.artwork, AKG + "rated", "the user rated the work"),
 )
 del N
 
@@ -138,6 +145,17 @@ EDGES_BY_PREDICATE: dict[str, list[EdgeSpec]] = {}
 for _spec in EDGE_SPECS:
     EDGES_BY_PREDICATE.setdefault(_spec.predicate, []).append(_spec)
 INFLUENCE = EDGE_BY_KEY[("artist", "influenced_by", "artist")]
+INTERACTION_KINDS = ("purchased", "liked", "rated")
+INTERACTION_EDGES = tuple(EDGE_BY_KEY[("user", k, "artwork")] for k in INTERACTION_KINDS)
+# An interaction event, reified: <event> akg:agent <user>; akg:action akg:purchased; akg:object
+# <artwork>; akg:time "…"^^xsd:dateTime; akg:rating "4.0"^^xsd:double; akg:basket <basket> — next to
+# the direct edge <user> akg:purchased <artwork>. An artwork's upload (available-from) time and
+# whether it is one of a kind (leaves the inventory once bought) are akg:availableFrom / akg:oneOfAKind.
+INTERACTION_AGENT, INTERACTION_ACTION, INTERACTION_OBJECT = AKG + "agent", AKG + "action", AKG + "object"
+INTERACTION_TIME, INTERACTION_RATING, INTERACTION_BASKET = AKG + "time", AKG + "rating", AKG + "basket"
+AVAILABLE_FROM, ONE_OF_A_KIND = AKG + "availableFrom", AKG + "oneOfAKind"
+INTERACTION_PREDICATES = frozenset({INTERACTION_AGENT, INTERACTION_ACTION, INTERACTION_OBJECT, INTERACTION_TIME,
+                                    INTERACTION_RATING, INTERACTION_BASKET, AVAILABLE_FROM, ONE_OF_A_KIND})
 
 
 class Literal(str, Enum):
@@ -233,13 +251,17 @@ TYPE_RULES: tuple[tuple[str, str, NodeType], ...] = (
     (WDT + "P135", "s", NodeType.artist),
     (WDT + "P136", "s", NodeType.artist),
     (AKG + "relatedStyle", "s", NodeType.style),  # a style is a style with or without artworks
+    (AKG + "purchased", "s", NodeType.user),
+    (AKG + "liked", "s", NodeType.user),
+    (AKG + "rated", "s", NodeType.user),
 ) + tuple((spec.predicate, "o", spec.dst) for spec in EDGE_SPECS
           if spec.dst.value not in ("artist",) and spec.predicate not in _UNTYPED_OBJECTS)
 
 TYPE_PRIORITY = {node_type: rank for rank, node_type in enumerate(
     [NodeType.artwork, NodeType.artist, NodeType.movement, NodeType.style, NodeType.genre,
      NodeType.collection, NodeType.material, NodeType.subject, NodeType.place, NodeType.field,
-     NodeType.training, NodeType.patron, NodeType.serie, NodeType.period, NodeType.emotion])}
+     NodeType.training, NodeType.patron, NodeType.serie, NodeType.period, NodeType.emotion,
+     NodeType.user])}
 
 
 def schema_fingerprint() -> str:

@@ -179,6 +179,33 @@ def _floats(x: np.ndarray) -> list[float]:
     return [round(float(v), 6) for v in x]
 
 
+def _add_users(world: _World, triples: _Triples, n_users: int, taste: str) -> dict:
+    """Plant users (:mod:`artkg.kg.synth_users`): their purchases and the inventory go into the
+    triples, their tastes into the returned ground-truth block."""
+    from artkg.kg.interactions import event_lines, inventory_lines
+    from artkg.kg.synth_users import plant_users
+
+    planted = plant_users(world, n_users, taste)
+    users = [f"{world.ns}U{u:05d}" for u in range(n_users)]
+    works = [world.artwork(w) for w in range(world.n_artworks)]
+    ev_user, ev_work, ev_time, ev_basket = planted["events"]
+    triples.lines.update(event_lines(
+        [users[u] for u in ev_user.tolist()], ["purchased"] * len(ev_user), [works[w] for w in ev_work.tolist()],
+        ev_time, basket=[f"{world.seed}-{b}" for b in ev_basket.tolist()],
+        user_labels={iri: f"User U{u:05d}" for u, iri in enumerate(users)}))
+    triples.lines.update(inventory_lines(works, planted["upload"], planted["one_of_a_kind"]))
+    return {
+        "taste_mix": taste,
+        "purchases": int(len(ev_user)),
+        "users": [{"iri": users[u], "label": f"User U{u:05d}", **{
+            "weights": t["weights"],
+            "visual_centre_artwork": works[t["visual_centre_artwork"]],
+            "favourite_artists": [world.artist(a) for a in t["favourite_artists"]],
+            "favourite_movements": [world.movement(m) for m in t["favourite_movements"]],
+            "favourite_genre": world.genre(t["favourite_genre"])}} for u, t in enumerate(planted["tastes"])],
+    }
+
+
 def _ground_truth(world: _World, params: dict) -> dict:
     w_ = world  # short alias: the comprehension below is dense
     part_of, related = _class_relations(world)
@@ -247,7 +274,7 @@ def _ground_truth(world: _World, params: dict) -> dict:
 # --- Files ---------------------------------------------------------------------------------------
 def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, image_size: int = 64,
                    works_per_artist: float = 10.0, render_images: bool = True,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, n_users: int = 0, taste: str = "mixed") -> dict:
     """Generate the synthetic art world for ``seed`` into ``out_dir``.
 
     Writes ``world.nt`` (sorted N-Triples), ``ground_truth.json`` (the planted facts) and, if
@@ -270,11 +297,15 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
     _add_evidence(world)
 
     triples = _world_triples(world)
+    users = _add_users(world, triples, int(n_users), taste) if n_users else None
     params = {"n_artists": int(n_artists), "seed": int(seed), "image_size": int(image_size),
               "works_per_artist": float(works_per_artist), "latent_dim": LATENT_DIM,
               "novelty_alpha": NOVELTY_ALPHA, "artwork_style_noise": ARTWORK_STYLE_NOISE,
               "min_influence_gap": MIN_INFLUENCE_GAP}
     truth = _ground_truth(world, params)
+    if users is not None:
+        params.update(n_users=int(n_users), taste=taste)
+        truth["users"] = users
     world_nt, truth_path, images_dir = out / "world.nt", out / "ground_truth.json", out / "images"
     # Everything is written into a staging folder first and moved into place only once all of it
     # exists: a failure never leaves a world whose triples, ground truth and images disagree.
