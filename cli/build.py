@@ -182,5 +182,29 @@ def synth(
     _finish(manifest, as_json, verbose, quiet)
 
 
+@kgbuild_app.command(epilog="Examples:\n\n  kgbuild interactions world purchases.csv\n\n"
+                            "  kgbuild interactions museum likes.csv ratings.csv --json")
+@friendly_errors
+def interactions(
+    graph_dir: Path = typer.Argument(..., help="A graph directory built by kgbuild."),
+    files: List[Path] = typer.Argument(..., help="CSV files: user, artwork, timestamp[, rating][, kind][, basket]."),
+    as_json: bool = JsonOption,
+    verbose: int = VerboseOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Add users' purchases, likes and ratings to a graph (node ids kept; users appended)."""
+    from artkg.kg.interactions_import import add_interactions
+
+    setup_logging(verbose, quiet)
+    manifest = add_interactions(graph_dir, list(files), progress=not quiet)
+    _finish(manifest, as_json, verbose, quiet)
+    if not quiet:
+        for rep in manifest["interactions"][-len(files):]:
+            dropped = "; ".join(f"{v['count']} {k} (e.g. {', '.join(map(str, v['examples']))})"
+                                for k, v in rep["dropped"].items())
+            typer.echo(f"{rep['file']}: {rep['usable']:,} of {rep['rows']:,} rows added"
+                       + (f"; left out: {dropped}" if dropped else ""), err=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     kgbuild_app()

@@ -1,0 +1,101 @@
+"""``artkg recommend RUN --user ID`` / ``--liked W1 W2 …``: the top works for a user or a new visitor.
+
+Candidates are the inventory now (or at ``at``): works uploaded by then that are not one of a kind
+already sold, minus what the user has. Each recommendation says why: the profile work it is visually
+nearest to (cosine of the image features, where the graph has them) and the artist, movement, genre
+or style it shares with the profile according to the knowledge graph.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from artkg.kg.errors import InputError
+from artkg.models.recsys.protocol import item_context
+
+
+def inventory(graph, at: float | None = None, kind: str = "purchased") -> np.ndarray:
+    """Bool mask of the works available at time ``at`` (default: after the last interaction)."""
+    it = graph.interactions
+    at = float(np.nanmax(it.time)) + 1.0 if at is None and len(it) and np.isfinite(it.time).any() else (
+        np.inf if at is None else at)
+    avail = np.nan_to_num(it.available_from, nan=-np.inf) <= at
+    bought = it.of_kind(kind)
+    sold = np.zeros(it.n_items, dtype=bool)
+    sold[bought.item[np.nan_to_num(bought.time, nan=-np.inf) < at]] = True
+    return avail & ~(sold & it.one_of_a_kind)
+
+
+def recommend(run_dir: str | Path, user: str | None = None, liked: list[str] | None = None, k: int = 20,
+              graph_dir: str | Path | None = None, at: float | None = None) -> dict:
+    """Top-``k`` works for a graph user (``user``) or a new visitor who liked ``liked`` (no retraining
+    for profile-based models). Returns the user, the profile and per item: rank, id, label, score, why."""
+    from artkg.models.recsys.run import load_recommender
+
+    if (user is None) == (not liked):
+        raise InputError("give either --user ID or --liked W1 W2 …", "e.g. `artkg recommend RUN --user U00012`")
+    if k < 1:
+        raise InputError(f"--k must be at least 1 (got {k})", "e.g. --k 20")
+    model, cfg, graph = load_recommender(run_dir, graph_dir)
+    kind = cfg.get("train", {}).get("kind", "purchased")
+    if user is not None:
+        u = graph.resolve("user", user)
+        it = graph.interactions
+        mine = it.user == u
+        order = np.argsort(it.time[mine], kind="stable")
+        profile = it.item[mine][order]
+        profile = profile[np.sort(np.unique(profile, return_index=True)[1])]
+        who = {"user": graph.iris["user"][u], "label": graph.label_of("user", u)}
+        u_model = u
+    else:
+        profile = np.array([graph.resolve("artwork", w) for w in liked], dtype=np.int64)
+        who = {"user": None, "label": "new visitor"}
+        u_model = -1
+    if not len(profile) and not model.needs_user:
+        raise InputError(f"{who['label']} has no interactions to recommend from",
+                         "pass --liked W1 W2 … (works they like) instead")
+    mask = inventory(graph, at, kind)
+    mask[profile] = False
+    candidates = np.flatnonzero(mask).astype(np.int64)
+    if not len(candidates):
+        raise InputError("no work is available to recommend (all sold or owned)", "pass an earlier --at time")
+    scores = np.asarray(model.score(u_model, profile, candidates), dtype=np.float64)
+    top = np.argsort(-scores, kind="stable")[:k]
+    reasons = _why(graph, cfg, profile, candidates[top])
+    items = [{"rank": r + 1, "artwork": graph.iris["artwork"][int(candidates[j])],
+              "label": graph.label_of("artwork", int(candidates[j])), "score": round(float(scores[j]), 6), **reasons[r]}
+             for r, j in enumerate(top.tolist())]
+    return {**who, "model": cfg["model"], "run": str(run_dir), "profile": [
+        {"artwork": graph.iris["artwork"][int(p)], "label": graph.label_of("artwork", int(p))} for p in profile],
+        "candidates": int(len(candidates)), "items": items}
+
+
+def _why(graph, cfg: dict, profile: np.ndarray, items: np.ndarray) -> list[dict]:
+    """Per recommended item: the nearest profile work (image features) and what the KG says it shares."""
+    context, _ = item_context(graph)
+    out = [{"nearest": None, "shares": []} for _ in items]
+    if not len(profile):
+        return out
+    if cfg.get("features"):
+        from artkg.models.features_cache import load_features
+
+        feats = load_features(graph.root, "image", cfg["features"])[0].numpy().astype(np.float32)
+        f = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+        sims = f[items] @ f[profile].T
+        for r, row in enumerate(sims):
+            j = int(row.argmax())
+            out[r]["nearest"] = {"artwork": graph.iris["artwork"][int(profile[j])],
+                                 "label": graph.label_of("artwork", int(profile[j])), "similarity": round(float(row[j]), 4)}
+    types = {"created_by": "artist", "movement": "movement", "genre": "genre", "style": "style"}
+    for rel, values in context.items():
+        node_type = types[rel]
+        if node_type not in graph.iris:
+            continue
+        liked = set(values[profile].tolist()) - {-1}
+        for r, i in enumerate(items.tolist()):
+            v = int(values[i])
+            if v in liked:
+                out[r]["shares"].append({"relation": "artist" if rel == "created_by" else rel,
+                                         "node": graph.iris[node_type][v], "label": graph.label_of(node_type, v)})
+    return out

@@ -1,0 +1,180 @@
+"""Recommender runs: train on a graph's interactions, evaluate time-ordered, save, reload, recommend.
+
+A run directory (same layout and guarantees as the classifiers': one writer, staged, ``config.json``
+last) holds ``config.json`` (the :class:`RecConfig`, the model's spec, the graph and its id map),
+``model.safetensors`` (the model's tensors — never a pickle), ``metrics.json`` and ``split.json``.
+``artkg eval RUN`` rebuilds the split from the graph and the config and recomputes the metrics; they
+match ``metrics.json`` exactly (every model is deterministic on CPU).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from artkg.kg.errors import InputError
+from artkg.models.recsys.base import Recommender
+from artkg.models.recsys.config import RecConfig
+from artkg.models.recsys.protocol import Split, TimeOrderedSplit, item_context
+
+log = logging.getLogger("artkg")
+TASK = "recommend"
+
+
+@dataclass
+class RecResult:
+    run_dir: Path | None
+    config: RecConfig
+    metrics: dict
+    model: Recommender
+
+
+def make_model(config: RecConfig) -> Recommender:
+    from artkg.models.options import check_call_kwargs
+    from artkg.models.recsys.zoo import build_recommender, recommender_class
+
+    cls = recommender_class(config.model)
+    kwargs = check_call_kwargs(cls, dict(config.model_kwargs), f"model_kwargs of {config.model}")
+    return build_recommender(config.model, **kwargs)
+
+
+def graph_inputs(kg, config: RecConfig, needs_features: bool) -> tuple[np.ndarray | None, str | None]:
+    """The frozen image features (z-scoring is the model's) and the folder they came from."""
+    from artkg.models.features_cache import feature_meta, load_features
+
+    try:
+        meta = feature_meta(kg.root, "image", config.features)
+    except InputError:
+        if needs_features or config.features:
+            raise InputError(f"{config.model} needs image features and {kg.root} has none"
+                             + (f" matching {config.features!r}" if config.features else ""),
+                             f"compute them with `artkg features {kg.root}` (or train a model without them: "
+                             "popularity, bpr_mf, curatornet_kg)") from None
+        return None, None
+    feats, _mask = load_features(kg.root, "image", meta["key"])
+    return feats.numpy().astype(np.float32), meta["key"]
+
+
+def make_split(kg, config: RecConfig, features: np.ndarray | None) -> Split:
+    context, sizes = item_context(kg)
+    method = TimeOrderedSplit(kind=config.kind, cutoff_quantile=config.cutoff_quantile, min_baskets=config.min_baskets)
+    return method.split(kg.interactions, features=features, context=context, context_sizes=sizes, seed=config.seed)
+
+
+def evaluate(model: Recommender, split: Split, ks=(10, 20, 50, 100), progress: bool = False) -> dict:
+    """Average per-user metrics of ``model`` on the split's test baskets (AUC, MRR, P/R/nDCG@k)."""
+    from tqdm.auto import tqdm
+
+    from artkg.models.recsys.metrics import average, rank_metrics
+
+    per_user = []
+    for case in tqdm(split.cases, desc="evaluate", disable=not progress, leave=False):
+        scores = np.asarray(model.score(case.user, case.profile, case.candidates), dtype=np.float64)
+        per_user.append(rank_metrics(scores, case.relevant, ks=tuple(ks)))
+    return {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in average(per_user).items()}
+
+
+def train_recommender(graph_dir: str | Path, config: RecConfig | None = None, out: str | Path | None = None,
+                      progress: bool = False, overwrite: bool = False) -> RecResult:
+    """Fit ``config.model`` on the interactions before the cutoff, evaluate on the test baskets and
+    (with ``out``) write the run directory."""
+    from artkg.kg.graph import load_graph
+
+    config = config or RecConfig()
+    if out is not None:
+        from artkg.models.run import run_directory
+
+        with run_directory(out, overwrite) as root:
+            return _train(load_graph(graph_dir), config, Path(root), progress)
+    return _train(load_graph(graph_dir), config, None, progress)
+
+
+def _train(kg, config: RecConfig, out: Path | None, progress: bool) -> RecResult:
+    import torch
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    model = make_model(config)
+    features, feature_key = graph_inputs(kg, config, model.needs_features)
+    split = make_split(kg, config, features)
+    log.info("time-ordered split: %s", split.summary())
+    model.fit(split.train, progress=progress)
+    metrics = {"model": config.model, **evaluate(model, split, config.k, progress), "split": split.summary()}
+    if out is not None:
+        _write(out, kg, config, model, metrics, split, feature_key)
+    return RecResult(out, config, metrics, model)
+
+
+def _write(out: Path, kg, config: RecConfig, model: Recommender, metrics: dict, split: Split,
+           feature_key: str | None) -> None:
+    from safetensors.torch import save_file
+
+    from artkg.kg.atomic import write_json
+    from artkg.models.run import CONFIG, METRICS, SPLIT, WEIGHTS, staged_run
+
+    with staged_run(out) as staging:
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(staging / WEIGHTS), metadata={"artkg": "recommender"})
+        write_json(staging / METRICS, metrics)
+        write_json(staging / SPLIT, {"cutoff": split.cutoff, "test_users": [kg.iris["user"][c.user] for c in split.cases]})
+        write_json(staging / CONFIG, {
+            "task": TASK, "model": config.model, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "graph": str(Path(kg.root).resolve()), "graph_id_map_hash": kg.manifest.get("id_map_hash"),
+            "features": feature_key, "spec": model.spec(), "train": asdict(config)})
+
+
+# ------------------------------------------------------------------ reading a run back
+def is_recommender_run(run_dir: str | Path) -> bool:
+    from artkg.models.run import read_config
+
+    return read_config(run_dir).get("task") == TASK
+
+
+def load_recommender(run_dir: str | Path, graph_dir: str | Path | None = None):
+    """``(model, config dict, graph)`` of a recommender run (weights via safetensors only)."""
+    from safetensors.torch import load_file
+
+    from artkg.kg.graph import load_graph
+    from artkg.models.recsys.zoo import build_recommender
+    from artkg.models.run import WEIGHTS, read_config, run_graph
+
+    cfg = read_config(run_dir)
+    if cfg.get("task") != TASK:
+        raise InputError(f"{run_dir} is not a recommender run (it is a {cfg.get('model', '?')} run)",
+                         "train one with `artkg train curatornet GRAPH_DIR --out RUN`")
+    graph = load_graph(run_graph(cfg, graph_dir, run_dir))
+    from artkg.kg.ids import id_map_compatible
+
+    if not id_map_compatible(graph.manifest, cfg.get("graph_id_map_hash")):
+        raise InputError(f"{graph.root} was rebuilt with other node ids since {run_dir} was trained",
+                         f"retrain: `artkg train {cfg['model']} {graph.root} --out {run_dir} --overwrite`")
+    model = build_recommender(cfg["model"], **cfg.get("spec", {}))
+    try:
+        state = load_file(str(Path(run_dir) / WEIGHTS))
+    except Exception as exc:  # safetensors' own error type
+        raise InputError(f"{Path(run_dir) / WEIGHTS} cannot be read ({type(exc).__name__})",
+                         f"retrain the run: `artkg train {cfg['model']} {graph.root} --out {run_dir} --overwrite`") from None
+    model.load_state_dict(state)
+    return model, cfg, graph
+
+
+def evaluate_recommender_run(run_dir: str | Path, graph_dir: str | Path | None = None) -> dict:
+    """Recompute a run's metrics on its graph (same split from the config) and compare with metrics.json."""
+    from artkg.models.run import METRICS
+
+    model, cfg, graph = load_recommender(run_dir, graph_dir)
+    config = RecConfig.from_dict(cfg["train"], where=f"{run_dir}/config.json")
+    features = None
+    if cfg.get("features"):
+        from artkg.models.features_cache import load_features
+
+        features = load_features(graph.root, "image", cfg["features"])[0].numpy().astype(np.float32)
+    split = make_split(graph, config, features)
+    metrics = {"model": config.model, **evaluate(model, split, config.k), "split": split.summary()}
+    saved = json.loads((Path(run_dir) / METRICS).read_text(encoding="utf-8"))
+    metrics["matches_saved"] = all(saved.get(k) == v for k, v in metrics.items() if k != "matches_saved")
+    return metrics
