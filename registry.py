@@ -16,11 +16,14 @@ def registries() -> dict[str, ClassResolver]:
     from artkg.models.triplets import negative_sampler_resolver, positive_sampler_resolver
     from artkg.models.zoo import model_resolver
     from artkg.retrieval.index import index_resolver
+    from artkg.models.recsys.sampling import sampler_resolver as recsys_sampler_resolver
+    from artkg.models.recsys.zoo import recommender_resolver
 
     return {"builder": builder_resolver, "image_encoder": image_encoder_resolver,
             "text_encoder": text_encoder_resolver, "gnn": gnn_resolver, "model": model_resolver,
             "index": index_resolver, "positive_sampler": positive_sampler_resolver,
-            "negative_sampler": negative_sampler_resolver, "explainer": algorithm_resolver}
+            "negative_sampler": negative_sampler_resolver, "explainer": algorithm_resolver,
+            "recommender": recommender_resolver, "recommender_sampler": recsys_sampler_resolver}
 
 
 def public_name(resolver: ClassResolver, cls: type) -> str:

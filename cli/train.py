@@ -137,7 +137,8 @@ def _default(name: str, key: str | None = None) -> str:
 @friendly_errors
 def train(
     model: str = typer.Argument(..., help="graphclip, prototype, linear_probe, image_head (see `artkg ls`), "
-                                          "or cloir (influence retrieval)."),
+                                          "cloir (influence retrieval), or a recommender: curatornet, curatornet_kg, vbpr, visrank, "
+                                          "bpr_mf, popularity, random."),
     graph_dir: Path = typer.Argument(..., help="A graph directory with features (`artkg features`)."),
     out: Path = typer.Option(..., "--out", "-o", help="The run directory to write."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TrainConfig JSON file; flags override it."),
@@ -198,6 +199,20 @@ def train(
     from artkg.models.train_config import TrainConfig
 
     setup_logging(verbose, quiet)
+    from artkg.models.recsys.config import RECOMMENDERS
+
+    if model.strip().lower() in RECOMMENDERS:
+        from artkg.cli.recommend import train_recommender_cli
+        from artkg.kg.errors import InputError
+
+        used = [f for f, v in (("--task", task), ("--unseen-class", unseen_class), ("--gnn", gnn), ("--layers", layers),
+                               ("--hidden", hidden), ("--inputs", inputs), ("--sampling", sampling), ("--split", split),
+                               ("--epochs", epochs), ("--lr", lr), ("--batch-size", batch_size)) if v]
+        if used:
+            raise InputError(f"{', '.join(used)} {'is not an option' if len(used) == 1 else 'are not options'} of the "
+                             f"recommender {model}", "pass model options as --model-kwargs '{\"epochs\": 20}'")
+        train_recommender_cli(model, graph_dir, out, config, model_kwargs, features, seed, threads, overwrite, as_json, quiet)
+        return
     if model.strip().lower() == "cloir":
         from artkg.kg.errors import InputError
         from artkg.models.cloir_config import INPUTS as CLOIR_INPUTS
@@ -291,6 +306,14 @@ def evaluate(
     from artkg.models.run import evaluate_run, read_config
 
     setup_logging(quiet=True)
+    if read_config(run).get("task") == "recommend":
+        from artkg.cli.recommend import metrics_text
+        from artkg.models.recsys.run import evaluate_recommender_run
+
+        rec = evaluate_recommender_run(run, graph)
+        emit(rec, as_json, lambda m: "\n".join([f"{run}: metrics {'match' if m['matches_saved'] else 'DIFFER from'} "
+                                                 "metrics.json", *metrics_text(m)]))
+        return
     is_cloir = read_config(run).get("model") == "cloir"
     if is_cloir:
         from artkg.retrieval.cloir import evaluate_cloir_run

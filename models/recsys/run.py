@@ -114,7 +114,8 @@ def _write(out: Path, kg, config: RecConfig, model: Recommender, metrics: dict, 
     from safetensors.torch import save_file
 
     from artkg.kg.atomic import write_json
-    from artkg.models.run import CONFIG, METRICS, SPLIT, WEIGHTS, staged_run
+    from artkg import __version__
+    from artkg.models.run import CONFIG, FORMAT_VERSION, METRICS, SPLIT, WEIGHTS, staged_run
 
     with staged_run(out) as staging:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -122,8 +123,9 @@ def _write(out: Path, kg, config: RecConfig, model: Recommender, metrics: dict, 
         write_json(staging / METRICS, metrics)
         write_json(staging / SPLIT, {"cutoff": split.cutoff, "test_users": [kg.iris["user"][c.user] for c in split.cases]})
         write_json(staging / CONFIG, {
-            "task": TASK, "model": config.model, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "graph": str(Path(kg.root).resolve()), "graph_id_map_hash": kg.manifest.get("id_map_hash"),
+            "artkg_version": __version__, "format_version": FORMAT_VERSION, "task": TASK, "model": config.model, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "graph": {"path": str(Path(kg.root).resolve()), "id_map_hash": kg.manifest.get("id_map_hash"),
+                      "source": kg.manifest.get("source", {}).get("kind")},
             "features": feature_key, "spec": model.spec(), "train": asdict(config)})
 
 
@@ -138,7 +140,6 @@ def load_recommender(run_dir: str | Path, graph_dir: str | Path | None = None):
     """``(model, config dict, graph)`` of a recommender run (weights via safetensors only)."""
     from safetensors.torch import load_file
 
-    from artkg.kg.graph import load_graph
     from artkg.models.recsys.zoo import build_recommender
     from artkg.models.run import WEIGHTS, read_config, run_graph
 
@@ -146,12 +147,7 @@ def load_recommender(run_dir: str | Path, graph_dir: str | Path | None = None):
     if cfg.get("task") != TASK:
         raise InputError(f"{run_dir} is not a recommender run (it is a {cfg.get('model', '?')} run)",
                          "train one with `artkg train curatornet GRAPH_DIR --out RUN`")
-    graph = load_graph(run_graph(cfg, graph_dir, run_dir))
-    from artkg.kg.ids import id_map_compatible
-
-    if not id_map_compatible(graph.manifest, cfg.get("graph_id_map_hash")):
-        raise InputError(f"{graph.root} was rebuilt with other node ids since {run_dir} was trained",
-                         f"retrain: `artkg train {cfg['model']} {graph.root} --out {run_dir} --overwrite`")
+    graph = run_graph(cfg, graph_dir, run_dir)
     model = build_recommender(cfg["model"], **cfg.get("spec", {}))
     try:
         state = load_file(str(Path(run_dir) / WEIGHTS))
