@@ -182,6 +182,36 @@ def synth(
     _finish(manifest, as_json, verbose, quiet)
 
 
+@kgbuild_app.command(epilog="Example:\n\n  kgbuild ugallery --purchases purchases.csv --inventory inventory.csv "
+                            "--embeddings embeddings.npy --embedding-ids ids.txt --out ugallery")
+@friendly_errors
+def ugallery(
+    out: Path = OutOption,
+    purchases: Path = typer.Option(..., "--purchases", help="CSV: user_id_hash, purchased_artwork_ids_hash, "
+                                   "purchase_timestamp."),
+    inventory: Path = typer.Option(..., "--inventory", help="CSV: artwork_id_hash, artist_id_hash, upload_timestamp."),
+    embeddings: Optional[Path] = typer.Option(None, "--embeddings", help="Precomputed visual embeddings: .npy "
+                                              "(with --embedding-ids) or .npz (embeddings, ids)."),
+    embedding_ids: Optional[Path] = typer.Option(None, "--embedding-ids", help="Artwork id of each .npy row, one per line."),
+    no_store: bool = NoStoreOption,
+    as_json: bool = JsonOption,
+    verbose: int = VerboseOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """An online art store in the CuratorNet / UGallery layout: its artworks, artists, purchases (and embeddings)."""
+    from artkg.kg.builders import build_graph
+
+    setup_logging(verbose, quiet)
+    manifest = build_graph("ugallery", out, purchases=purchases, inventory=inventory, build_store=not no_store)
+    if embeddings is not None:
+        from artkg.models.features_cache import import_features
+
+        meta = import_features(out, embeddings, embedding_ids, name="ugallery")
+        manifest["features"] = {"path": meta["path"], "dim": meta["dim"], "artworks": meta["encoded"],
+                                "unknown_ids": meta["unknown_ids"]}
+    _finish(manifest, as_json, verbose, quiet)
+
+
 @kgbuild_app.command(epilog="Examples:\n\n  kgbuild interactions world purchases.csv\n\n"
                             "  kgbuild interactions museum likes.csv ratings.csv --json")
 @friendly_errors

@@ -187,6 +187,29 @@ class SynthBuilder(GraphBuilder):
             shutil.rmtree(staged, ignore_errors=True)
 
 
+class UGalleryBuilder(GraphBuilder):
+    """An online art store in the CuratorNet / UGallery layout: purchases and inventory CSVs."""
+
+    kind = "ugallery"
+
+    def build(self, out, purchases: str | Path = "", inventory: str | Path = "", **kwargs) -> dict:
+        from artkg.kg.ugallery import ugallery_lines
+
+        gdir = GraphDir(out)
+        lines, dropped = ugallery_lines(purchases, inventory)  # reads and checks before --out is touched
+        gdir.prepare(overwrite_other_source=self.kind)
+        staged = gdir.scratch("parts")
+        staged.mkdir(parents=True, exist_ok=True)
+        try:
+            nt = staged / "ugallery.nt"
+            nt.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            source = {"kind": self.kind, "purchases": str(Path(purchases).resolve()),
+                      "inventory": str(Path(inventory).resolve())}
+            return gdir.finalize(read_rdf_file(nt), source=source, dropped=dropped, **kwargs)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
 builder_resolver: ClassResolver[GraphBuilder] = ClassResolver.from_subclasses(
     GraphBuilder, suffix="Builder", default=WikidataBuilder)
 

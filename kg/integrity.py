@@ -84,14 +84,22 @@ def rebuild_command(root: Path, manifest: dict) -> str:
     source = manifest.get("source") or {}
     kind = source.get("kind")
     out = shlex.quote(str(root))
+    then = ""
+    if manifest.get("interactions"):  # added afterwards by `kgbuild interactions`
+        files = " ".join(shlex.quote(r["file"]) for r in manifest["interactions"])
+        then = f" && kgbuild interactions {out} {files}"
     if kind == "synth":
+        users = f" --users {source['users']} --taste {source.get('taste', 'mixed')}" if source.get("users") else ""
         return (f"kgbuild synth --artists {source.get('artists')} --seed {source.get('seed')} "
-                f"--image-size {source.get('image_size')} --out {out}")
+                f"--image-size {source.get('image_size')}{users} --out {out}{then}")
+    if kind == "ugallery":
+        return (f"kgbuild ugallery --purchases {shlex.quote(str(source.get('purchases')))} "
+                f"--inventory {shlex.quote(str(source.get('inventory')))} --out {out}{then}")
     if kind == "wikidata":
         seeds = " ".join(shlex.quote(s.rsplit("/", 1)[-1]) for s in source.get("seeds", [])[:20])
-        return f"kgbuild wikidata {seeds} --hops {source.get('hops')} --out {out}"
+        return f"kgbuild wikidata {seeds} --hops {source.get('hops')} --out {out}{then}"
     if kind in ("rdf", "wikiart", "artgraph") and source.get("path"):
-        return f"kgbuild {kind} {shlex.quote(source['path'])} --out {out}"
+        return f"kgbuild {kind} {shlex.quote(source['path'])} --out {out}{then}"
     return f"kgbuild … --out {out}"
 
 

@@ -251,3 +251,63 @@ def _open_array(path: Path, shape: tuple, dtype) -> np.ndarray | None:
 def _load_array(path: Path) -> np.ndarray:
     # Memory-map (no pickle), then copy into memory so the tensor owns writable storage.
     return np.array(np.load(path, mmap_mode="r", allow_pickle=False))
+
+
+def import_features(graph_dir: str | Path, embeddings: str | Path, ids: str | Path | None = None,
+                    name: str = "imported") -> dict:
+    """Attach precomputed image features (e.g. UGallery's visual embeddings) as a feature set.
+
+    ``embeddings``: a ``.npy`` array ``[N, d]`` with ``ids`` a text file of N artwork ids (IRIs or
+    local names, one per line), or a ``.npz`` holding ``embeddings`` and ``ids``. Read without
+    pickle. Artworks without a row get a zero row and mask False; ids not in the graph are counted."""
+    from artkg.kg.atomic import write_json
+    from artkg.kg.graph import load_graph
+
+    path = Path(embeddings)
+    if not path.is_file():
+        raise InputError(f"no embeddings file at {path}", "give a .npy array (with --embedding-ids) or a .npz")
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "embeddings" not in z or "ids" not in z:
+                    raise InputError(f"{path} lacks the arrays embeddings and ids (it has {', '.join(z.files)})",
+                                     "save it with np.savez(path, embeddings=X, ids=np.array(ids))")
+                array, names = z["embeddings"], [str(x) for x in z["ids"]]
+        else:
+            array = np.load(path, allow_pickle=False)
+            if ids is None:
+                raise InputError(f"{path} has no artwork ids", "pass the ids file (one artwork id per line) too")
+            names = [line.strip() for line in Path(ids).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read the embeddings {path} ({str(exc).splitlines()[0][:100]})",
+                         "give a numeric .npy/.npz array (object arrays are refused: no pickle)") from None
+    if array.ndim != 2 or len(array) != len(names):
+        raise InputError(f"{path} holds {array.shape} embeddings for {len(names)} ids",
+                         "give one row per id: an array [N, d] and N ids")
+    graph = load_graph(graph_dir)
+    iris = graph.iris.get("artwork", [])
+    index = {iri: i for i, iri in enumerate(iris)}
+    index.update({iri.rsplit("/", 1)[-1]: i for i, iri in enumerate(iris)})
+    rows = np.array([index.get(x, -1) for x in names])
+    if (rows < 0).all():
+        raise InputError(f"none of the {len(names)} embedding ids is an artwork of {graph_dir}",
+                         "the ids must be the graph's artwork ids (e.g. the inventory's artwork_id_hash)")
+    feats = np.zeros((len(iris), array.shape[1]), dtype=np.float32)
+    mask = np.zeros(len(iris), dtype=bool)
+    feats[rows[rows >= 0]] = array[rows >= 0]
+    mask[rows[rows >= 0]] = True
+    digest = hashlib.sha256(feats.tobytes()).hexdigest()[:16]
+    cache_key = f"{name}:{path.name}:{digest}"
+    folder = Path(graph.root) / FEATURES / feature_slug(cache_key)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "artwork.npy", feats)
+    np.save(folder / "artwork_mask.npy", mask)
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    meta = {"kind": "image", "encoder": name, "encoder_class": "precomputed", "encoder_kwargs": {"file": str(path)},
+            "cache_key": cache_key, "id_map_hash": graph.manifest.get("id_map_hash"), "inputs_hash": digest,
+            "format_version": FORMAT_VERSION, "dim": int(array.shape[1]), "node_types": ["artwork"],
+            "counts": {"artwork": len(iris)}, "created": now, "complete": True, "completed": now,
+            "encoded": int(mask.sum()), "skipped": int(len(iris) - mask.sum()), "normalized": False,
+            "unknown_ids": int((rows < 0).sum())}
+    write_json(folder / "meta.json", meta)
+    return {**meta, "key": folder.name, "path": str(folder)}

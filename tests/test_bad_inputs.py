@@ -39,15 +39,20 @@ def built(tmp_path_factory) -> dict[str, Path]:
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("bad_inputs")
     world = root / "world"
-    build_graph("synth", world, artists=24, seed=3, image_size=32, works_per_artist=4, progress=False)
+    build_graph("synth", world, artists=24, seed=3, image_size=32, works_per_artist=4, users=40, progress=False)
     bare = Path(shutil.copytree(world, root / "bare"))  # no features yet
     extract_features(world, "efficientnet_lite", {"image_size": 32}, None, batch_size=128, device="cpu",
                      progress=False)
     train(world, TrainConfig.from_dict(FAST), out=root / "run", progress=False)
     train_cloir(world, {"epochs": 1, "n": 5}, out=root / "cloir", progress=False)
+    from artkg.models.recsys.config import RecConfig
+    from artkg.models.recsys.run import train_recommender
+
+    train_recommender(world, RecConfig(model="popularity"), out=root / "rec")
     torch.set_num_threads(threads)
 
-    paths = {"world": world, "bare": bare, "run": root / "run", "cloir": root / "cloir", "root": root}
+    paths = {"world": world, "bare": bare, "run": root / "run", "cloir": root / "cloir", "rec": root / "rec",
+             "root": root}
     # Damaged copies: a truncated tensor file, a deleted nodes.json, a manifest that is not JSON.
     for name, damage in (("truncated", lambda d: _truncate(d / "processed" / "tensors.safetensors")),
                          ("no_nodes", lambda d: (d / "processed" / "nodes.json").unlink()),
@@ -74,6 +79,10 @@ def built(tmp_path_factory) -> dict[str, Path]:
                          ("negative_lr", {"lr": -1.0}), ("list_config", [1, 2])):
         (files / f"{name}.json").write_text(json.dumps(config))
     (files / "not_json.json").write_text("{epochs: 3")
+    (files / "no_timestamp.csv").write_text("user,artwork\nann,W00001\n")
+    (files / "other_graph.csv").write_text("user,artwork,timestamp\nann,http://example.org/other/W1,2016-01-01\n")
+    nodes0 = json.loads((world / "processed" / "nodes.json").read_text())
+    (files / "bad_times.csv").write_text(f"user,artwork,timestamp\nann,{nodes0['artwork']['iri'][0]},last tuesday\n")
     (root / "empty_dir").mkdir()
     paths["files"] = files
     nodes = json.loads((world / "processed" / "nodes.json").read_text())
@@ -185,6 +194,26 @@ CASES = [
     ("index-out-is-a-file", "artkg index build {world} --out {files}/a_file", "a_file exists and is not an index"),
     ("search-missing-graph", "artkg search {root}/missing monet", 'no graph directory'),
     ("search-unknown-type", "artkg search {world} monet --type colour", "no node type 'colour'"),
+    # recommenders: kgbuild interactions, artkg train MODEL, artkg recommend
+    ("interactions-missing-file", "kgbuild interactions {world} {root}/missing.csv", "no interactions file"),
+    ("interactions-missing-column", "kgbuild interactions {world} {files}/no_timestamp.csv", "lacks the column timestamp"),
+    ("interactions-other-graph", "kgbuild interactions {world} {files}/other_graph.csv",
+     "no usable interaction .*1 artworks not in the graph"),
+    ("interactions-bad-timestamps", "kgbuild interactions {world} {files}/bad_times.csv",
+     "no usable interaction .*1 unreadable timestamps"),
+    ("interactions-not-a-graph", "kgbuild interactions {root}/empty_dir {files}/other_graph.csv",
+     "not a finished artkg graph directory"),
+    ("train-recommender-no-features", "artkg train visrank {bare} --out {root}/r", "visrank needs image features"),
+    ("train-recommender-classifier-flag", "artkg train vbpr {world} --task style --out {root}/r",
+     "--task is not an option of the recommender vbpr"),
+    ("train-recommender-kwargs-wrong-type", "artkg train curatornet {world} --model-kwargs '{{\"l2\": \"big\"}}' "
+                                            "--out {root}/r", "l2 in model_kwargs of curatornet must be a valid number"),
+    ("recommend-missing-run", "artkg recommend {root}/missing --user U00001", "no run directory"),
+    ("recommend-classifier-run", "artkg recommend {run} --user U00001", "not a recommender run"),
+    ("recommend-unknown-user", "artkg recommend {rec} --user U99999", "no user 'U99999'"),
+    ("recommend-unknown-artwork", "artkg recommend {rec} --liked W99999999", "W99999999"),
+    ("recommend-neither", "artkg recommend {rec}", "either --user ID or --liked"),
+    ("recommend-k-zero", "artkg recommend {rec} --user U00001 --k 0", "Invalid value for '--k'"),
 ]
 
 
@@ -198,7 +227,7 @@ def _argv(template: str, built: dict) -> list[str]:
 
 @pytest.mark.parametrize("case,template,names", CASES, ids=[c for c, _, _ in CASES])
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(built, case, template, names):
-    kept = [built[k] for k in ("world", "bare", "run", "cloir", "truncated", "no_nodes", "bad_manifest",
+    kept = [built[k] for k in ("world", "bare", "run", "cloir", "rec", "truncated", "no_nodes", "bad_manifest",
                                "broken_run", "garbled_run", "files")]
     before = fingerprint(*kept)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}

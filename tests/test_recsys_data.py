@@ -162,3 +162,52 @@ def test_csv_import_errors_leave_graph_untouched(user_world, tmp_path):
     with pytest.raises(InputError, match="no interactions file"):
         add_interactions(root, [tmp_path / "absent.csv"])
     assert _fingerprint(root) == before
+
+
+def _ugallery_files(root: Path) -> dict[str, Path]:
+    inv = ["artwork_id_hash,artist_id_hash,upload_timestamp"]
+    inv += [f"w{i:03d},a{i % 5},{1420070400 + i * 86400}" for i in range(40)]
+    (root / "inventory.csv").write_text("\n".join(inv) + "\n")
+    rows = ["user_id_hash,purchased_artwork_ids_hash,purchase_timestamp"]
+    for u in range(10):
+        for b in range(3):  # baskets of two works, as UGallery writes them
+            rows.append(f"u{u},\"['w{(u * 3 + b) % 30:03d}', 'w{30 + (u + b) % 10:03d}']\",{1420070400 + (40 + u * 3 + b) * 86400}")
+    rows += ["u1,\"['zzz']\",1500000000", "u2,\"['w001']\",notatime"]
+    (root / "purchases.csv").write_text("\n".join(rows) + "\n")
+    ids = np.array([f"w{i:03d}" for i in range(40)])
+    np.savez(root / "emb.npz", embeddings=np.random.default_rng(0).normal(size=(40, 8)).astype("float32"), ids=ids)
+    return {"purchases": root / "purchases.csv", "inventory": root / "inventory.csv", "embeddings": root / "emb.npz"}
+
+
+def test_ugallery_layout_brings_its_own_works_and_embeddings(tmp_path):
+    import subprocess
+    import sys
+
+    from artkg.kg.graph import load_graph
+    from artkg.models.features_cache import load_features
+
+    f = _ugallery_files(tmp_path)
+    done = subprocess.run([str(Path(sys.executable).parent / "kgbuild"), "ugallery", "--purchases", str(f["purchases"]),
+                           "--inventory", str(f["inventory"]), "--embeddings", str(f["embeddings"]), "--no-store",
+                           "--out", str(tmp_path / "g"), "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    kg = load_graph(tmp_path / "g")
+    assert kg.num_nodes("artwork") == 40 and kg.num_nodes("artist") == 5 and kg.num_nodes("user") == 10
+    it = kg.interactions
+    assert len(it) == 60 and it.one_of_a_kind.all()
+    assert len(np.unique(it.basket)) == 30  # one basket per purchase row
+    assert np.isfinite(it.available_from).all()
+    dropped = kg.manifest["dropped"]
+    assert dropped["purchases with an unreadable timestamp"]["count"] == 1
+    assert dropped["purchased works missing from the inventory"]["examples"] == ["zzz"]
+    feats, mask = load_features(tmp_path / "g")
+    assert feats.shape == (40, 8) and bool(mask.all())
+    w7 = kg.index_of("artwork", "https://w3id.org/artkg/ugallery/artwork/w007")
+    assert np.allclose(feats[w7].numpy(), np.load(f["embeddings"])["embeddings"][7])
+    # A wrong layout is one line, before --out is created.
+    (tmp_path / "bad.csv").write_text("user,artwork\nu,w\n")
+    with pytest.raises(InputError, match="purchases file .* lacks the columns user_id_hash, purchased_artwork_ids_hash, purchase_timestamp"):
+        from artkg.kg.builders import build_graph
+
+        build_graph("ugallery", tmp_path / "never", purchases=tmp_path / "bad.csv", inventory=f["inventory"])
+    assert not (tmp_path / "never").exists()

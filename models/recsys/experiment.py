@@ -32,11 +32,13 @@ class Experiment:
     def __init__(self, eval_method: TimeOrderedSplit | None = None, models: list | None = None,
                  metrics: list[str] | tuple[str, ...] = ("auc", "mrr", "precision@20", "recall@20", "ndcg@20",
                                                           "recall@100", "ndcg@100"),
-                 seed: int = 0, features: str | None = None, progress: bool = False):
+                 seed: int = 0, features: str | None = None, progress: bool = False, visitor: int | None = None):
+        """``visitor=n`` also scores every test user as a new visitor with only the last ``n`` liked
+        works (``visitor_*`` columns: cold start, no retraining)."""
         self.eval_method = eval_method or TimeOrderedSplit()
         self.models = list(models or ["random", "popularity", "visrank", "vbpr", "curatornet"])
         self.metrics = list(metrics)
-        self.seed, self.features, self.progress = seed, features, progress
+        self.seed, self.features, self.progress, self.visitor = seed, features, progress, visitor
         bad = [m for m in self.metrics if m not in ("auc", "mrr") and not _is_at_k(m)]
         if bad:
             raise InputError(f"unknown metric(s) {', '.join(bad)}",
@@ -88,6 +90,9 @@ class Experiment:
             fit_s = time.perf_counter() - t0
             scores = evaluate(model, split, ks)
             table[label] = {**{m: scores[m] for m in self.metrics}, "fit_seconds": round(fit_s, 2)}
+            if self.visitor:
+                cold = evaluate(model, split, ks, visitor=self.visitor)
+                table[label].update({f"visitor_{m}": cold[m] for m in self.metrics})
             log.info("%s: %s", label, table[label])
         return table
 

@@ -65,15 +65,20 @@ def make_split(kg, config: RecConfig, features: np.ndarray | None) -> Split:
     return method.split(kg.interactions, features=features, context=context, context_sizes=sizes, seed=config.seed)
 
 
-def evaluate(model: Recommender, split: Split, ks=(10, 20, 50, 100), progress: bool = False) -> dict:
-    """Average per-user metrics of ``model`` on the split's test baskets (AUC, MRR, P/R/nDCG@k)."""
+def evaluate(model: Recommender, split: Split, ks=(10, 20, 50, 100), progress: bool = False,
+             visitor: int | None = None) -> dict:
+    """Average per-user metrics of ``model`` on the split's test baskets (AUC, MRR, P/R/nDCG@k).
+
+    ``visitor=n``: cold start — each test user is scored as a new visitor (user ``-1``, no trained user
+    vector) who liked only the last ``n`` works of the profile; the candidates stay the same."""
     from tqdm.auto import tqdm
 
     from artkg.models.recsys.metrics import average, rank_metrics
 
     per_user = []
     for case in tqdm(split.cases, desc="evaluate", disable=not progress, leave=False):
-        scores = np.asarray(model.score(case.user, case.profile, case.candidates), dtype=np.float64)
+        user, profile = (case.user, case.profile) if visitor is None else (-1, case.profile[-visitor:])
+        scores = np.asarray(model.score(user, profile, case.candidates), dtype=np.float64)
         per_user.append(rank_metrics(scores, case.relevant, ks=tuple(ks)))
     return {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in average(per_user).items()}
 
