@@ -67,7 +67,7 @@ def recommend(
     as_json: bool = JsonOption,
 ) -> None:
     """Recommend available works to a user of the graph or to a new visitor, with why for each."""
-    from artkg.models.recsys.recommend import recommend as run_recommend
+    from artkg.retrieval.recommend import recommend as run_recommend
 
     setup_logging(quiet=True)
     if more_liked and liked is None:

@@ -102,3 +102,25 @@ def test_ls_lists_recommenders():
     out = run("artkg", "ls").stdout
     for name in ("curatornet", "curatornet_kg", "vbpr", "visrank", "bpr_mf", "popularity", "guidelines"):
         assert name in out
+
+
+def test_large_catalogue_goes_through_an_exact_faiss_index():
+    """top_k over a FAISS flat inner-product index returns the items scoring every candidate gives."""
+    pytest.importorskip("faiss")
+    from artkg.models.recsys.base import TrainData
+    from artkg.models.recsys.visual import CuratorNet
+    from artkg.retrieval import recommend as R
+
+    rng = np.random.default_rng(0)
+    n_items = 3000
+    users = rng.integers(0, 50, 400)
+    train = TrainData(n_users=50, n_items=n_items, user=users, item=rng.integers(0, n_items, 400),
+                      time=np.arange(400.0), basket=np.arange(400), features=rng.normal(size=(n_items, 16)).astype("float32"))
+    model = CuratorNet(epochs=1, item_layers=[16], user_layers=[16], sampler="random").fit(train)
+    cand = np.sort(rng.choice(n_items, 2500, replace=False))
+    profile = np.array([1, 2, 3])
+    exact_ids, exact_scores = R.top_k(model, -1, profile, cand, 20, index=None)
+    faiss_ids, faiss_scores = R.top_k(model, -1, profile, cand, 20, index="flat", index_from=0)
+    assert any(key[0] == id(model) for key in R._INDEXES)  # the index path ran
+    assert np.array_equal(exact_ids, faiss_ids)
+    assert np.allclose(exact_scores, faiss_scores, atol=1e-4)

@@ -219,6 +219,13 @@ class CuratorNet(Recommender):
                                               for s in range(0, self.net.n_items, _CHUNK)])
         return self._item_cache
 
+    def item_vectors(self) -> np.ndarray:
+        """Φ_item of every item of the graph ``(n_items, d)``: scores are ``item_vectors() @ user_vector(P)``
+        (what a FAISS inner-product index serves, :func:`artkg.retrieval.recommend.top_k`)."""
+        if self.net is None:
+            raise not_fitted(self.kind)
+        return self._all_items().numpy()
+
     def user_vector(self, profile: np.ndarray) -> Tensor:
         """Φ_user of one profile (item indices)."""
         prof = torch.as_tensor(check_items(profile, self.net.n_items, "profile"))

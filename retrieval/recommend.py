@@ -4,6 +4,12 @@ Candidates are the inventory now (or at ``at``): works uploaded by then that are
 already sold, minus what the user has. Each recommendation says why: the profile work it is visually
 nearest to (cosine of the image features, where the graph has them) and the artist, movement, genre
 or style it shares with the profile according to the knowledge graph.
+
+Models that score by an inner product of a user vector and item vectors (CuratorNet and its KG
+variant) serve large catalogues (``index_from`` candidates and more) through the retrieval layer's
+FAISS index over the candidates' item vectors — ``flat`` (exact, the default: the same items as
+scoring every candidate) or an approximate kind (``hnsw``, ``ivf``). The index of a catalogue is
+kept in memory for the next request of the same process.
 """
 from __future__ import annotations
 
@@ -13,6 +19,33 @@ import numpy as np
 
 from artkg.kg.errors import InputError
 from artkg.models.recsys.protocol import item_context
+
+INDEX_FROM = 50_000  # candidates from which an inner-product model goes through a FAISS index
+_INDEXES: dict = {}  # (model id, catalogue hash, kind) → VectorIndex; a few recent catalogues
+
+
+def top_k(model, user: int, profile: np.ndarray, candidates: np.ndarray, k: int, index: str | None = "flat",
+          index_from: int = INDEX_FROM) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best candidates for a user and their scores, best first (ties: candidate order)."""
+    k = min(k, len(candidates))
+    vectors = getattr(model, "item_vectors", None)
+    if index and len(candidates) >= index_from and vectors is not None and hasattr(model, "user_vector"):
+        import hashlib
+
+        from artkg.retrieval.index import build_index
+
+        key = (id(model), hashlib.sha1(np.ascontiguousarray(candidates).tobytes()).hexdigest(), index)
+        if key not in _INDEXES:
+            if len(_INDEXES) >= 4:
+                _INDEXES.pop(next(iter(_INDEXES)))
+            _INDEXES[key] = build_index(np.asarray(vectors(), dtype=np.float32)[candidates], index, metric="ip")
+        q = np.asarray(model.user_vector(profile), dtype=np.float32)[None]
+        scores, ids = _INDEXES[key].search(q, k)
+        keep = ids[0] >= 0
+        return candidates[ids[0][keep]], scores[0][keep].astype(np.float64)
+    scores = np.asarray(model.score(user, profile, candidates), dtype=np.float64)
+    top = np.argsort(-scores, kind="stable")[:k]
+    return candidates[top], scores[top]
 
 
 def inventory(graph, at: float | None = None, kind: str = "purchased") -> np.ndarray:
@@ -28,7 +61,8 @@ def inventory(graph, at: float | None = None, kind: str = "purchased") -> np.nda
 
 
 def recommend(run_dir: str | Path, user: str | None = None, liked: list[str] | None = None, k: int = 20,
-              graph_dir: str | Path | None = None, at: float | None = None) -> dict:
+              graph_dir: str | Path | None = None, at: float | None = None, index: str | None = "flat",
+              index_from: int = INDEX_FROM) -> dict:
     """Top-``k`` works for a graph user (``user``) or a new visitor who liked ``liked`` (no retraining
     for profile-based models). Returns the user, the profile and per item: rank, id, label, score, why."""
     from artkg.models.recsys.run import load_recommender
@@ -60,12 +94,10 @@ def recommend(run_dir: str | Path, user: str | None = None, liked: list[str] | N
     candidates = np.flatnonzero(mask).astype(np.int64)
     if not len(candidates):
         raise InputError("no work is available to recommend (all sold or owned)", "pass an earlier --at time")
-    scores = np.asarray(model.score(u_model, profile, candidates), dtype=np.float64)
-    top = np.argsort(-scores, kind="stable")[:k]
-    reasons = _why(graph, cfg, profile, candidates[top])
-    items = [{"rank": r + 1, "artwork": graph.iris["artwork"][int(candidates[j])],
-              "label": graph.label_of("artwork", int(candidates[j])), "score": round(float(scores[j]), 6), **reasons[r]}
-             for r, j in enumerate(top.tolist())]
+    best, scores = top_k(model, u_model, profile, candidates, k, index=index, index_from=index_from)
+    reasons = _why(graph, cfg, profile, best)
+    items = [{"rank": r + 1, "artwork": graph.iris["artwork"][int(i)], "label": graph.label_of("artwork", int(i)),
+              "score": round(float(scores[r]), 6), **reasons[r]} for r, i in enumerate(best.tolist())]
     return {**who, "model": cfg["model"], "run": str(run_dir), "profile": [
         {"artwork": graph.iris["artwork"][int(p)], "label": graph.label_of("artwork", int(p))} for p in profile],
         "candidates": int(len(candidates)), "items": items}
