@@ -145,7 +145,8 @@ def test_ls_version_schema():
     from artkg.registry import registries
 
     table = json.loads(run(ARTKG, "ls", "--json").stdout)
-    assert table["builder"] == ["artgraph", "rdf", "synth", "wikiart", "wikidata"]
+    assert table["builder"] == ["artgraph", "rdf", "synth", "ugallery", "wikiart", "wikidata"]
+    assert {"curatornet", "curatornet_kg", "vbpr", "visrank", "bpr_mf", "popularity", "random"} <= set(table["recommender"])
     resolvers = registries()
     assert table.keys() == resolvers.keys()
     for name, names in table.items():  # one spelling: every listed name is accepted, and names every component

@@ -29,9 +29,9 @@ def world(tmp_path_factory) -> Path:
     from artkg.models.features import extract_features
 
     out = tmp_path_factory.mktemp("recsys") / "world"
-    build_graph("synth", out, artists=40, seed=5, image_size=16, works_per_artist=8, users=200, build_store=False,
+    build_graph("synth", out, artists=40, seed=5, image_size=32, works_per_artist=8, users=200, build_store=False,
                 progress=False)
-    extract_features(out, "efficientnet_lite", {"image_size": 16}, None, batch_size=128, device="cpu", progress=False)
+    extract_features(out, "efficientnet_lite", {"image_size": 32}, None, batch_size=128, device="cpu", progress=False)
     return out
 
 
