@@ -18,7 +18,7 @@ sys.path.insert(0, str(BENCH))
 from _common import OUT, log, write_json
 
 BENCHMARKS = ("bench_build", "bench_influence", "bench_faiss", "bench_search", "bench_features", "bench_epoch",
-              "bench_memory")
+              "bench_memory", "bench_recsys")
 # Full-size runs only: a full-batch step on WikiArt reads the whole graph, so its memory peak is
 # reached in the first steps; whole epochs (~20 min each here) stay with `bench_memory.py` alone.
 FULL_ARGS = {"bench_memory": ["--max-steps", "10"]}
@@ -91,6 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         steps = ", ".join(f"{k.removesuffix('_step_s')} {v:.2f} s/step" for k, v in r.items() if k.endswith("_step_s"))
         lines.append(f"  memory ({where}): peak RSS {r['peak_gib']:.2f} GiB (goal ≤ 24 GiB), graph load alone "
                      f"{r.get('load_peak_gib', float('nan')):.2f} GiB" + (f"; {steps}" if steps else ""))
+    recsys = results.get("bench_recsys")
+    if recsys:
+        r, sz = recsys["ratios"], recsys["config"]["sizes"]
+        lines.append(f"  recsys: curatornet fit / bare loop throughput {r.get('ours_over_bare_throughput')}× (goal ≥ 0.9); "
+                     f"recommend over {sz['latency']['items']:,} items p50 {r.get('recommend_p50_ms')} ms (bare/ours "
+                     f"{r.get('bare_over_ours_latency')}×), visrank p50 {r.get('visrank_p50_ms')} ms; peak RSS "
+                     f"{sz['memory']['users']:,} users × {sz['memory']['items']:,} items: fit {r.get('fit_peak_gib')} GiB, "
+                     f"evaluate {r.get('eval_peak_gib')} GiB ({r.get('fit_peak_over_raw')}× / "
+                     f"{r.get('eval_peak_over_raw')}× the raw inputs)")
     if failed:
         lines.append(f"  FAILED: {', '.join(failed)}")
     print("\n".join(lines))

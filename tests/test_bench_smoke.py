@@ -42,6 +42,8 @@ def test_bench_faiss_quick():
     ("bench_features", "extract_features / bare forward throughput", ("ours_over_bare_throughput",)),
     ("bench_epoch", "Trainer / bare PyG loop", ("ours_over_bare_epoch", "ours_over_bare_steps")),
     ("bench_memory", "memory (offline world (quick)): peak RSS", ("peak_gib", "load_peak_gib", "style_peak_gib")),
+    ("bench_recsys", "recsys: curatornet fit / bare loop throughput",
+     ("ours_over_bare_throughput", "bare_over_ours_latency", "fit_peak_gib", "eval_peak_over_raw")),
 ])
 def test_learning_benchmarks_quick(name, line, keys):
     """Issue 3's benchmarks (features, GraphCLIP epoch, memory) in their small --quick variants."""
@@ -57,3 +59,6 @@ def test_learning_benchmarks_quick(name, line, keys):
         assert report["result"]["max_abs_diff_ours_vs_bare"] < 1e-4 and report["result"]["all_encoded"]
     if name == "bench_epoch":  # the bare loop does the same computation as the Trainer
         assert report["result"]["max_abs_loss_diff"] < 1e-3
+    if name == "bench_recsys":  # the bare loop trains the same network; the bare top 20 are ours
+        assert report["result"]["throughput"]["max_abs_loss_diff"] < 1e-3
+        assert all(report["result"]["latency"]["same_top20"].values())
