@@ -349,8 +349,8 @@ def worker_memory(mode: str, cfg: dict, threads: int, cutoff: float) -> dict:
         t0 = time.perf_counter()
         split = TimeOrderedSplit(cutoff_quantile=cutoff).split(inter, features=train.features, seed=0)
         out["split_s"] = time.perf_counter() - t0
-        out.update(split.summary(), split_mib=sum(c.candidates.nbytes + c.relevant.nbytes + c.profile.nbytes
-                                                  for c in split.cases) / 2**20)
+        # The split holds profiles and test baskets only; candidates are computed per case when scored.
+        out.update(split.summary(), split_mib=sum(c.basket.nbytes + c.profile.nbytes for c in split.cases) / 2**20)
         t0 = time.perf_counter()
         metrics = evaluate(model, split)
         out.update(eval_s=time.perf_counter() - t0, auc=metrics.get("auc"))

@@ -37,7 +37,7 @@ def world(root: Path, taste: str, seed: int, artists: int, users: int, image_siz
     from artkg.kg.builders import build_graph
     from artkg.models.features import extract_features
 
-    out = root / f"{taste}-{seed}"
+    out = root / f"{taste}-s{seed}-a{artists}-u{users}-px{image_size}"
     if not (out / "manifest.json").exists():
         build_graph("synth", out, artists=artists, seed=seed, image_size=image_size, users=users, taste=taste,
                     build_store=False, progress=False)

@@ -13,8 +13,11 @@ Each user has a taste — a mixture, in proportions that vary per user (Dirichle
 
 ``taste="visual"`` keeps only the visual part, ``taste="kg"`` only the other three (the knowledge
 graph's facts), ``taste="mixed"`` (default) all four. Users arrive over time and come back for one
-to several purchase sessions; at each session they buy a basket of one to three works drawn from the
-inventory of that moment by a softmax of their utility (Gumbel top-k). Sessions of all users are
+to several purchase sessions; at each session they buy a basket of one to three works from the
+inventory of that moment: each work is drawn from one part of the taste, chosen by the user's weights
+(among the parts that have a work on offer), or — with probability :data:`NOISE_P` — from anything
+on offer. The visual part draws by a softmax of :data:`KAPPA` × the cosine to the user's centre; the
+artist, movement and genre parts uniformly among the matching works. Sessions of all users are
 replayed in time order, so a sold one-of-a-kind work is gone for everyone after. Everything is
 drawn from streams of the world seed: the same arguments give the same purchases.
 """
@@ -27,9 +30,10 @@ STORE_DAYS = 5 * 365
 ONE_OF_A_KIND_P = 0.85
 TASTES = ("visual", "artist", "movement", "genre")
 TASTE_MIXES = ("mixed", "visual", "kg")
-# Utility scale of each taste part (the softmax temperature is 1): strong enough that a user's
-# purchases follow the taste, loose enough that they are not deterministic.
-SCALE = {"visual": 6.0, "artist": 4.0, "movement": 2.5, "genre": 2.0}
+# The visual part: a softmax of KAPPA × the cosine to the user's centre over the works on offer.
+KAPPA = 12.0
+# The share of purchases made at random (whatever the taste).
+NOISE_P = 0.1
 
 
 def plant_users(world, n_users: int, taste: str = "mixed") -> dict:
@@ -56,9 +60,9 @@ def plant_users(world, n_users: int, taste: str = "mixed") -> dict:
     if taste == "visual":
         weights = np.tile([1.0, 0.0, 0.0, 0.0], (n_users, 1))
     elif taste == "kg":
-        weights = np.hstack([np.zeros((n_users, 1)), rng.dirichlet([1.0, 1.0, 1.0], size=n_users)])
+        weights = np.hstack([np.zeros((n_users, 1)), rng.dirichlet([0.5, 0.5, 0.5], size=n_users)])
     else:
-        weights = rng.dirichlet([1.0, 1.0, 1.0, 1.0], size=n_users)
+        weights = rng.dirichlet([0.5, 0.5, 0.5, 0.5], size=n_users)
     centre_work = rng.integers(0, n_works, n_users)
     centres = latent[centre_work] + rng.normal(0, 0.15, (n_users, latent.shape[1]))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
@@ -86,13 +90,21 @@ def plant_users(world, n_users: int, taste: str = "mixed") -> dict:
         available = np.flatnonzero((upload <= t) & ~sold)
         if not len(available):
             continue
-        w = weights[u]
-        util = (w[0] * SCALE["visual"] * (latent[available] @ centres[u])
-                + w[1] * SCALE["artist"] * np.isin(world.work_artist[available], fav_artists[u])
-                + w[2] * SCALE["movement"] * np.isin(work_movement[available], fav_movements[u])
-                + w[3] * SCALE["genre"] * (work_genre[available] == fav_genre[u]))
+        # Each part of the taste is a distribution over the works on offer; a purchase first picks
+        # a part (by the user's weights, NOISE_P: anything), then a work from that part.
+        visual = np.exp(KAPPA * (latent[available] @ centres[u] - 1.0))
+        parts = [visual / visual.sum(),
+                 np.isin(world.work_artist[available], fav_artists[u]).astype(float),
+                 np.isin(work_movement[available], fav_movements[u]).astype(float),
+                 (work_genre[available] == fav_genre[u]).astype(float)]
+        mix = np.full(len(available), NOISE_P / len(available))
+        weight = (1.0 - NOISE_P) * weights[u] * np.array([p.sum() > 0 for p in parts])
+        weight = weight / weight.sum() * (1.0 - NOISE_P) if weight.sum() > 0 else weight
+        for w_c, part in zip(weight, parts):
+            if w_c > 0:
+                mix += w_c * part / part.sum()
         size = min(len(available), int(rng.choice([1, 1, 1, 2, 2, 3])))
-        picked = available[np.argsort(-(util + rng.gumbel(size=len(available))), kind="stable")[:size]]
+        picked = available[rng.choice(len(available), size=size, replace=False, p=mix / mix.sum())]
         sold[picked[once[picked]]] = True
         ev_user += [u] * size
         ev_work += picked.tolist()

@@ -118,12 +118,14 @@ def split_indices(m: int, val_fraction: float, rng: np.random.Generator) -> tupl
 
 def train_bpr(diff, reg, params, train_idx: Tensor, val_idx: Tensor, *, epochs: int, batch_size: int,
               lr: float, generator: torch.Generator, progress: bool, desc: str,
-              plateau: bool = False) -> dict[str, list[float]]:
+              plateau: bool = False, patience: int | None = None) -> dict[str, list[float]]:
     """Minimise −log σ(diff(idx)) + reg(idx) over shuffled batches of ``train_idx`` with Adam.
 
     ``diff(idx)`` gives x_ui − x_uj of triples ``idx``; ``reg(idx)`` the L2 term. With ``plateau``,
     the learning rate is halved by ReduceLROnPlateau on the validation loss (the train loss when
-    ``val_idx`` is empty). Returns per-epoch ``train_loss`` (data term), ``val_loss`` and ``lr``.
+    ``val_idx`` is empty). With ``patience`` and a validation set, training stops once the validation
+    loss has not improved for ``patience`` epochs and the parameters of the best epoch are restored
+    (``history["best_epoch"]``). Returns per-epoch ``train_loss`` (data term), ``val_loss`` and ``lr``.
     """
     from tqdm.auto import tqdm
 
@@ -132,7 +134,8 @@ def train_bpr(diff, reg, params, train_idx: Tensor, val_idx: Tensor, *, epochs: 
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "lr": []}
     n = len(train_idx)
     bar = tqdm(range(epochs), desc=desc, unit="epoch", file=sys.stderr, disable=not progress)
-    for _ in bar:
+    best, best_state, since = float("inf"), None, 0
+    for epoch in bar:
         perm = train_idx[torch.randperm(n, generator=generator)]
         total = torch.zeros(())
         for start in range(0, n, batch_size):
@@ -153,6 +156,19 @@ def train_bpr(diff, reg, params, train_idx: Tensor, val_idx: Tensor, *, epochs: 
             sched.step(history["val_loss"][-1] if len(val_idx) else history["train_loss"][-1])
         history["lr"].append(opt.param_groups[0]["lr"])
         bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}")
+        if patience is not None and len(val_idx):
+            if history["val_loss"][-1] < best:
+                best, since = history["val_loss"][-1], 0
+                best_state = [p.detach().clone() for p in params]
+                history["best_epoch"] = [epoch]
+            else:
+                since += 1
+                if since >= patience:
+                    break
+    if best_state is not None:
+        with torch.no_grad():
+            for p, b in zip(params, best_state):
+                p.copy_(b)
     return history
 
 

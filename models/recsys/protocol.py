@@ -25,12 +25,43 @@ log = logging.getLogger("artkg")
 
 
 @dataclass
+class Inventory:
+    """When each work is on offer: uploaded at ``available_from`` (−inf: always), gone at ``sold`` (inf:
+    never; a one-of-a-kind work's first purchase)."""
+
+    available_from: np.ndarray
+    sold: np.ndarray
+
+    def at(self, t: float, exclude: np.ndarray) -> np.ndarray:
+        on_offer = (self.available_from <= t) & (self.sold >= t)
+        on_offer[exclude] = False
+        return np.flatnonzero(on_offer).astype(np.int64)
+
+
+@dataclass
 class TestCase:
+    """One test basket. Its candidates are computed when asked for (:meth:`arrays`), so a split of
+    many users over a large catalogue holds no per-user candidate lists."""
+
     user: int
     time: float
     profile: np.ndarray  # int64 items bought before the test basket (time order)
-    candidates: np.ndarray  # int64 the inventory at ``time`` minus the profile
-    relevant: np.ndarray  # bool (len(candidates),) the test basket
+    basket: np.ndarray  # int64 the test basket's items
+    inventory: Inventory
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(candidates, relevant)``: the inventory at ``time`` minus the profile, and the test basket
+        among them (bool)."""
+        candidates = self.inventory.at(self.time, self.profile)
+        return candidates, np.isin(candidates, self.basket)
+
+    @property
+    def candidates(self) -> np.ndarray:
+        return self.arrays()[0]
+
+    @property
+    def relevant(self) -> np.ndarray:
+        return self.arrays()[1]
 
 
 @dataclass
@@ -39,12 +70,13 @@ class Split:
     train: TrainData
     cases: list[TestCase] = field(default_factory=list)
 
+    sizes: list[tuple[int, int]] = field(default_factory=list)  # (candidates, relevant) per case
+
     def summary(self) -> dict:
-        sizes = [len(c.candidates) for c in self.cases]
         return {"cutoff": self.cutoff, "train_interactions": int(len(self.train.user)),
                 "test_users": len(self.cases),
-                "mean_candidates": float(np.mean(sizes)) if sizes else 0.0,
-                "mean_relevant": float(np.mean([c.relevant.sum() for c in self.cases])) if sizes else 0.0}
+                "mean_candidates": float(np.mean([c for c, _ in self.sizes])) if self.sizes else 0.0,
+                "mean_relevant": float(np.mean([r for _, r in self.sizes])) if self.sizes else 0.0}
 
 
 @dataclass
@@ -94,9 +126,9 @@ class TimeOrderedSplit:
         timed = np.isfinite(all_p.time)
         np.minimum.at(sold, all_p.item[timed], all_p.time[timed])
         sold[~once] = np.inf
-        avail = np.nan_to_num(interactions.available_from, nan=-np.inf)
+        inventory = Inventory(np.nan_to_num(interactions.available_from, nan=-np.inf), sold)
 
-        cases = []
+        cases, sizes = [], []
         by_user = {int(u): np.flatnonzero(user == u) for u in test_users.tolist()}
         for u in test_users.tolist():
             rows = by_user[int(u)]
@@ -105,13 +137,12 @@ class TimeOrderedSplit:
             test_rows = rows[basket[rows] == b_last]
             prof_rows = rows[(basket[rows] != b_last) & (time[rows] < t)]
             profile = pd.unique(item[prof_rows]).astype(np.int64)
-            in_stock = (avail <= t) & (sold >= t)
-            in_stock[profile] = False
-            candidates = np.flatnonzero(in_stock).astype(np.int64)
-            relevant = np.isin(candidates, item[test_rows])
+            case = TestCase(int(u), t, profile, np.unique(item[test_rows]).astype(np.int64), inventory)
+            candidates, relevant = case.arrays()
             if not relevant.any() or relevant.all() or not len(profile):
                 continue  # e.g. the test basket re-buys a print the user already owns
-            cases.append(TestCase(int(u), t, profile, candidates, relevant))
+            cases.append(case)
+            sizes.append((len(candidates), int(relevant.sum())))
         train_rows = time < cutoff
         train = TrainData(n_users=interactions.n_users, n_items=interactions.n_items, user=user[train_rows],
                           item=item[train_rows], time=time[train_rows], basket=basket[train_rows],
@@ -119,7 +150,7 @@ class TimeOrderedSplit:
                           seed=seed)
         if not cases:
             raise InputError("the time-ordered split left no test user", "lower cutoff_quantile or add interactions")
-        return Split(cutoff=cutoff, train=train, cases=cases)
+        return Split(cutoff=cutoff, train=train, cases=cases, sizes=sizes)
 
 
 def item_context(kg) -> tuple[dict[str, np.ndarray], dict[str, int]]:

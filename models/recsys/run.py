@@ -78,8 +78,9 @@ def evaluate(model: Recommender, split: Split, ks=(10, 20, 50, 100), progress: b
     per_user = []
     for case in tqdm(split.cases, desc="evaluate", disable=not progress, leave=False):
         user, profile = (case.user, case.profile) if visitor is None else (-1, case.profile[-visitor:])
-        scores = np.asarray(model.score(user, profile, case.candidates), dtype=np.float64)
-        per_user.append(rank_metrics(scores, case.relevant, ks=tuple(ks)))
+        candidates, relevant = case.arrays()
+        scores = np.asarray(model.score(user, profile, candidates), dtype=np.float64)
+        per_user.append(rank_metrics(scores, relevant, ks=tuple(ks)))
     return {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in average(per_user).items()}
 
 

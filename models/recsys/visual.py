@@ -144,7 +144,8 @@ class CuratorNet(Recommender):
 
     def __init__(self, item_layers: list[int] = (200, 200), user_layers: list[int] = (300, 200, 200),
                  l2: float = 1e-4, lr: float = 1e-3, epochs: int = 10, batch_size: int = 256,
-                 val_fraction: float = 0.05, sampler: str = "guidelines", sampler_kwargs: dict | None = None):
+                 val_fraction: float = 0.05, sampler: str = "guidelines", sampler_kwargs: dict | None = None,
+                 patience: int | None = 3):
         item_layers, user_layers = [int(x) for x in item_layers], [int(x) for x in user_layers]
         if not item_layers or not user_layers or item_layers[-1] != user_layers[-1] or min(item_layers + user_layers) < 1:
             raise InputError(f"{self.kind}: item_layers {item_layers} and user_layers {user_layers} must be "
@@ -156,6 +157,9 @@ class CuratorNet(Recommender):
                              "use l2 ≥ 0, lr > 0, epochs ≥ 0, batch_size ≥ 1, 0 ≤ val_fraction < 1")
         self.item_layers, self.user_layers = item_layers, user_layers
         self.l2, self.lr, self.epochs, self.batch_size, self.val_fraction = l2, lr, epochs, batch_size, val_fraction
+        if patience is not None and patience < 1:
+            raise InputError(f"{self.kind}: patience={patience}", "use patience ≥ 1, or None to train every epoch")
+        self.patience = patience
         self.sampler, self.sampler_kwargs = sampler, sampler_kwargs
         self.net: _CuratorNetModule | None = None
         self.history_: dict[str, list[float]] = {}
@@ -165,7 +169,7 @@ class CuratorNet(Recommender):
     def spec(self) -> dict:
         return {"item_layers": self.item_layers, "user_layers": self.user_layers, "l2": self.l2,
                 "lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size,
-                "val_fraction": self.val_fraction, "sampler": sampler_spec(self.sampler),
+                "val_fraction": self.val_fraction, "patience": self.patience, "sampler": sampler_spec(self.sampler),
                 "sampler_kwargs": self.sampler_kwargs}
 
     # -- inputs (CuratorNetKG extends)
@@ -207,7 +211,7 @@ class CuratorNet(Recommender):
         net.train()
         self.history_ = train_bpr(diff, reg, list(net.parameters()), train_idx, val_idx, epochs=self.epochs,
                                   batch_size=self.batch_size, lr=self.lr, generator=gen, progress=progress,
-                                  desc=self.kind, plateau=True)
+                                  desc=self.kind, plateau=True, patience=self.patience)
         net.eval()
         return self
 
@@ -240,7 +244,10 @@ class CuratorNet(Recommender):
             raise not_fitted(self.kind)
         cand = torch.as_tensor(check_items(candidates, self.net.n_items, "candidates"))
         u = self.user_vector(profile)
-        return (self._all_items()[cand] @ u).numpy().astype(np.float32)
+        items = self._all_items()
+        if len(cand) * 4 > len(items):  # most of the catalogue: one product, no gathered copy
+            return (items @ u)[cand].numpy().astype(np.float32)
+        return (items[cand] @ u).numpy().astype(np.float32)
 
     def state_dict(self) -> dict:
         if self.net is None:
@@ -278,10 +285,10 @@ class CuratorNetKG(CuratorNet):
     def __init__(self, embed_dim: int = 32, item_layers: list[int] = (200, 200),
                  user_layers: list[int] = (300, 200, 200), l2: float = 1e-4, lr: float = 1e-3, epochs: int = 10,
                  batch_size: int = 256, val_fraction: float = 0.05, sampler: str = "guidelines",
-                 sampler_kwargs: dict | None = None):
+                 sampler_kwargs: dict | None = None, patience: int | None = 3):
         super().__init__(item_layers=item_layers, user_layers=user_layers, l2=l2, lr=lr, epochs=epochs,
                          batch_size=batch_size, val_fraction=val_fraction, sampler=sampler,
-                         sampler_kwargs=sampler_kwargs)
+                         sampler_kwargs=sampler_kwargs, patience=patience)
         if embed_dim < 1:
             raise InputError(f"curatornet_kg: embed_dim={embed_dim}", "use embed_dim ≥ 1")
         self.embed_dim = embed_dim
