@@ -203,6 +203,10 @@ CASES = [
      "no usable interaction .*1 unreadable timestamps"),
     ("interactions-not-a-graph", "kgbuild interactions {root}/empty_dir {files}/other_graph.csv",
      "not a finished artkg graph directory"),
+    ("ugallery-missing-files", "kgbuild ugallery --purchases {root}/p.csv --inventory {root}/i.csv --out {root}/new",
+     "no inventory file"),
+    ("ugallery-wrong-layout", "kgbuild ugallery --purchases {files}/other_graph.csv --inventory {files}/other_graph.csv "
+                              "--out {root}/new", "inventory file .* lacks the columns artwork_id_hash"),
     ("train-recommender-no-features", "artkg train visrank {bare} --out {root}/r", "visrank needs image features"),
     ("train-recommender-classifier-flag", "artkg train vbpr {world} --task style --out {root}/r",
      "--task is not an option of the recommender vbpr"),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from artkg.kg.errors import InputError
+from artkg.kg.errors import InputError, NotFoundError
 from artkg.models.recsys.base import Recommender
 from artkg.models.recsys.protocol import Split, TimeOrderedSplit, item_context
 
@@ -70,7 +70,7 @@ class Experiment:
             from artkg.models.features_cache import load_features
 
             features = load_features(kg.root, "image", self.features)[0].numpy().astype(np.float32)
-        except InputError:
+        except (InputError, NotFoundError):
             if self.features:
                 raise
         context, sizes = item_context(kg)

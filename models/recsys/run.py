@@ -46,9 +46,11 @@ def graph_inputs(kg, config: RecConfig, needs_features: bool) -> tuple[np.ndarra
     """The frozen image features (z-scoring is the model's) and the folder they came from."""
     from artkg.models.features_cache import feature_meta, load_features
 
+    from artkg.kg.errors import NotFoundError
+
     try:
         meta = feature_meta(kg.root, "image", config.features)
-    except InputError:
+    except (InputError, NotFoundError):
         if needs_features or config.features:
             raise InputError(f"{config.model} needs image features and {kg.root} has none"
                              + (f" matching {config.features!r}" if config.features else ""),
