@@ -3,7 +3,7 @@
 For each taste mix (``mixed``: visual + artist + movement + genre; ``kg``: artist/movement/genre only;
 ``visual``: pixels only) and seed, the script runs exactly what a user would::
 
-    kgbuild synth --artists 300 --users 600 --taste mixed --seed S --image-size 64 --out W
+    kgbuild synth --artists 400 --users 1200 --taste mixed --seed S --image-size 64 --out W
     artkg features W --text-encoder none          # EfficientNet-Lite0, ImageNet weights
     Experiment(TimeOrderedSplit(), models, metrics, visitor=3).run(W)
 
@@ -11,7 +11,7 @@ and writes ``bench/out/recsys_table.json`` and ``.md``. Every model of a (taste,
 split, candidates and image features; the ``visitor_*`` columns score the same test baskets for a
 new visitor who liked only the last 3 works of the profile (cold start, no retraining).
 
-    python bench/recsys_table.py [--seeds 0 1 2] [--artists 300] [--users 600] [--quick]
+    python bench/recsys_table.py [--seeds 0 1 2] [--artists 400] [--users 1200] [--quick]
 """
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--artists", type=int, default=300)
-    p.add_argument("--users", type=int, default=600)
+    p.add_argument("--artists", type=int, default=400)
+    p.add_argument("--users", type=int, default=1200)
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--tastes", nargs="+", default=["mixed", "kg", "visual"])
     p.add_argument("--work", type=Path, default=OUT / "recsys_worlds")
