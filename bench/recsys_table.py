@@ -29,8 +29,14 @@ ALL_MODELS = [
     "visrank",
     ("curatornet", "curatornet", {}), ("curatornet (random negatives)", "curatornet", {"sampler": "random"}),
     ("curatornet_kg", "curatornet_kg", {}),
+    # Projected on 32 principal components of the training works' features first (small data).
+    ("curatornet (pca 32)", "curatornet", {"pca": 32}),
+    ("curatornet (pca 32, random negatives)", "curatornet", {"pca": 32, "sampler": "random"}),
+    ("curatornet_kg (pca 32)", "curatornet_kg", {"pca": 32}),
 ]
-TASTE_MODELS = ["popularity", "visrank", ("curatornet", "curatornet", {}), ("curatornet_kg", "curatornet_kg", {})]
+TASTE_MODELS = ["popularity", "visrank", ("curatornet", "curatornet", {}), ("curatornet_kg", "curatornet_kg", {}),
+                ("curatornet (pca 32)", "curatornet", {"pca": 32}),
+                ("curatornet_kg (pca 32)", "curatornet_kg", {"pca": 32})]
 
 
 def world(root: Path, taste: str, seed: int, artists: int, users: int, image_size: int) -> Path:

@@ -300,3 +300,19 @@ def test_default_samplers_from_the_registry(cluster_world):
         model.fit(cluster_world[0])
         assert model.history_["train_loss"][-1] < model.history_["train_loss"][0]
         assert mean_auc(model, *cluster_world) > 0.8
+
+
+def test_curatornet_on_principal_components(cluster_world, tmp_path):
+    """pca=k: the item inputs are k principal components of the training works' features (z-scored);
+    the tastes are still learnt, and a saved run scores the same without refitting the projection."""
+    train = cluster_world[0]
+    model = CuratorNet(**SMALL, epochs=8, batch_size=128, sampler=ProfileSampler(), pca=4).fit(train)
+    assert model.net.features.shape == (N_ITEMS, 4) and model.spec()["pca"] == 4
+    assert mean_auc(model, *cluster_world) > 0.85
+    save_file(model.state_dict(), tmp_path / "w.safetensors")
+    again = build_recommender("curatornet", **model.spec())
+    again.load_state_dict(load_file(tmp_path / "w.safetensors"))
+    cand = np.arange(N_ITEMS)
+    np.testing.assert_array_equal(model.score(-1, np.array([1, 2]), cand), again.score(-1, np.array([1, 2]), cand))
+    with pytest.raises(InputError, match="pca=0"):
+        CuratorNet(pca=0)

@@ -130,7 +130,8 @@ class _CuratorNetModule(nn.Module):
 class CuratorNet(Recommender):
     """CuratorNet (Messina et al. 2020): score = Φ_user(P_u) · Φ_item(i).
 
-    Frozen image features z-scored by training statistics; item tower Linear-SELU ``item_layers``
+    Frozen image features (with ``pca``: first projected on that many principal components of the
+    training works' features) z-scored by training statistics; item tower Linear-SELU ``item_layers``
     (200, 200); user tower: the profile's z-scored features masked average- and max-pooled,
     concatenated (2d), then Linear-SELU ``user_layers`` (300, 200, 200). Loss −log σ(x_ui − x_uj) on
     the sampler's triples plus ``l2`` × Σ‖non-bias weights‖²; Adam (``lr``) with the rate halved on
@@ -145,7 +146,7 @@ class CuratorNet(Recommender):
     def __init__(self, item_layers: list[int] = (200, 200), user_layers: list[int] = (300, 200, 200),
                  l2: float = 1e-4, lr: float = 1e-3, epochs: int = 10, batch_size: int = 256,
                  val_fraction: float = 0.05, sampler: str = "guidelines", sampler_kwargs: dict | None = None,
-                 patience: int | None = 3):
+                 patience: int | None = 3, pca: int | None = None):
         item_layers, user_layers = [int(x) for x in item_layers], [int(x) for x in user_layers]
         if not item_layers or not user_layers or item_layers[-1] != user_layers[-1] or min(item_layers + user_layers) < 1:
             raise InputError(f"{self.kind}: item_layers {item_layers} and user_layers {user_layers} must be "
@@ -160,6 +161,9 @@ class CuratorNet(Recommender):
         if patience is not None and patience < 1:
             raise InputError(f"{self.kind}: patience={patience}", "use patience ≥ 1, or None to train every epoch")
         self.patience = patience
+        if pca is not None and pca < 1:
+            raise InputError(f"{self.kind}: pca={pca}", "use pca ≥ 1 (components kept), or None for the raw features")
+        self.pca = pca
         self.sampler, self.sampler_kwargs = sampler, sampler_kwargs
         self.net: _CuratorNetModule | None = None
         self.history_: dict[str, list[float]] = {}
@@ -169,12 +173,18 @@ class CuratorNet(Recommender):
     def spec(self) -> dict:
         return {"item_layers": self.item_layers, "user_layers": self.user_layers, "l2": self.l2,
                 "lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size,
-                "val_fraction": self.val_fraction, "patience": self.patience, "sampler": sampler_spec(self.sampler),
+                "val_fraction": self.val_fraction, "patience": self.patience, "pca": self.pca,
+                "sampler": sampler_spec(self.sampler),
                 "sampler_kwargs": self.sampler_kwargs}
 
     # -- inputs (CuratorNetKG extends)
     def _inputs(self, train: TrainData) -> tuple[Tensor | None, dict[str, Tensor], dict[str, int]]:
         f = require_features(self.kind, train)
+        if self.pca:  # project on the leading principal components of the training works' features
+            base = f[np.unique(np.asarray(train.item))].astype(np.float64)
+            centre = base.mean(0)
+            _, _, vt = np.linalg.svd(base - centre, full_matrices=False)
+            f = ((f - centre) @ vt[:min(self.pca, len(vt))].T).astype(np.float32)
         mean, std = zscore_stats(f, np.asarray(train.item))
         self._stats = (torch.as_tensor(mean), torch.as_tensor(std))
         return torch.as_tensor((f - mean) / std), {}, {}
@@ -285,10 +295,10 @@ class CuratorNetKG(CuratorNet):
     def __init__(self, embed_dim: int = 32, item_layers: list[int] = (200, 200),
                  user_layers: list[int] = (300, 200, 200), l2: float = 1e-4, lr: float = 1e-3, epochs: int = 10,
                  batch_size: int = 256, val_fraction: float = 0.05, sampler: str = "guidelines",
-                 sampler_kwargs: dict | None = None, patience: int | None = 3):
+                 sampler_kwargs: dict | None = None, patience: int | None = 3, pca: int | None = None):
         super().__init__(item_layers=item_layers, user_layers=user_layers, l2=l2, lr=lr, epochs=epochs,
                          batch_size=batch_size, val_fraction=val_fraction, sampler=sampler,
-                         sampler_kwargs=sampler_kwargs, patience=patience)
+                         sampler_kwargs=sampler_kwargs, patience=patience, pca=pca)
         if embed_dim < 1:
             raise InputError(f"curatornet_kg: embed_dim={embed_dim}", "use embed_dim ≥ 1")
         self.embed_dim = embed_dim
