@@ -4,7 +4,7 @@ For each taste mix (``mixed``: visual + artist + movement + genre; ``kg``: artis
 ``visual``: pixels only) and seed, the script runs exactly what a user would::
 
     kgbuild synth --artists 400 --users 1200 --taste mixed --seed S --image-size 64 --out W
-    artkg features W --text-encoder none          # EfficientNet-Lite0, ImageNet weights
+    artkg features W --text-encoder none --image-encoder-kwargs '{"image_size": 64}'   # EfficientNet-Lite0
     Experiment(TimeOrderedSplit(), models, metrics, visitor=3).run(W)
 
 and writes ``bench/out/recsys_table.json`` and ``.md``. Every model of a (taste, seed) sees the same
