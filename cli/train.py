@@ -306,7 +306,8 @@ def evaluate(
     from artkg.models.run import evaluate_run, read_config
 
     setup_logging(quiet=True)
-    if read_config(run).get("task") == "recommend":
+    saved = read_config(run)
+    if saved.get("task") == "recommend":
         from artkg.cli.recommend import metrics_text
         from artkg.models.recsys.run import evaluate_recommender_run
 
@@ -314,7 +315,7 @@ def evaluate(
         emit(rec, as_json, lambda m: "\n".join([f"{run}: metrics {'match' if m['matches_saved'] else 'DIFFER from'} "
                                                  "metrics.json", *metrics_text(m)]))
         return
-    is_cloir = read_config(run).get("model") == "cloir"
+    is_cloir = saved.get("model") == "cloir"
     if is_cloir:
         from artkg.retrieval.cloir import evaluate_cloir_run
 

@@ -138,12 +138,6 @@ def _write(out: Path, kg, config: RecConfig, model: Recommender, metrics: dict, 
 
 
 # ------------------------------------------------------------------ reading a run back
-def is_recommender_run(run_dir: str | Path) -> bool:
-    from artkg.models.run import read_config
-
-    return read_config(run_dir).get("task") == TASK
-
-
 def load_recommender(run_dir: str | Path, graph_dir: str | Path | None = None):
     """``(model, config dict, graph)`` of a recommender run (weights via safetensors only)."""
     from safetensors.torch import load_file
