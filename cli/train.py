@@ -44,6 +44,9 @@ def features(
     image_root: Optional[Path] = typer.Option(None, "--image-root",
                                               help="Folder with the image files (P18 file names or paths under it)."),
     workers: int = typer.Option(0, "--workers", min=0, help="Image-decoding worker processes (0: none)."),
+    artwork_text: bool = typer.Option(False, "--artwork-text", help="Also encode each artwork's metadata text "
+                                      "(title, depicts, genre, movement, material, description): the text side "
+                                      "of the multimodal recommenders."),
     as_json: bool = JsonOption,
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
@@ -56,7 +59,8 @@ def features(
         graph_dir, image_encoder=image_encoder,
         image_encoder_kwargs=_json_kwargs(image_encoder_kwargs, "--image-encoder-kwargs"),
         text_encoder=text_encoder, text_encoder_kwargs=_json_kwargs(text_encoder_kwargs, "--text-encoder-kwargs"),
-        batch_size=batch_size, device=device, image_root=image_root, num_workers=workers, progress=not quiet)
+        batch_size=batch_size, device=device, image_root=image_root, num_workers=workers, progress=not quiet,
+        artwork_text=artwork_text)
     emit(report, as_json, _features_text)
 
 

@@ -22,7 +22,7 @@ from artkg.models.encoders import check_encoder_name
 from artkg.models.encoders_image import ImageEncoder, image_encoder_resolver, make_image_encoder
 from artkg.models.encoders_text import TextEncoder, make_text_encoder, text_encoder_resolver
 from artkg.models.images import load_image, resolve_image
-from artkg.models.features_cache import SKIPPED, _create_array, _open_array, _read_json, _Run
+from artkg.models.features_cache import SKIPPED, _create_array, _open_array, _read_json, _Run, feature_slug
 
 log = logging.getLogger("artkg")
 
@@ -35,10 +35,13 @@ def extract_features(graph_dir: str | Path,
                      text_encoder_kwargs: dict | None = None,
                      batch_size: int = 64, device: str | torch.device = "auto",
                      image_root: str | Path | None = None, num_workers: int = 0,
-                     progress: bool = True) -> dict:
+                     progress: bool = True, artwork_text: bool = False) -> dict:
     """Encode the graph's artwork images and node texts into ``GRAPH_DIR/features/``.
 
-    Either encoder may be ``None`` (or ``"none"``) to skip that side. Returns
+    Either encoder may be ``None`` (or ``"none"``) to skip that side. ``artwork_text=True`` also
+    encodes one metadata document per artwork (:func:`artkg.kg.documents.artwork_documents`: title,
+    depicts, genre, movement, material, description) into the text folder's ``artwork`` array — the
+    text side of the multimodal recommenders; that folder has its own cache key. Returns
     ``{"graph", "cached", "features": [one summary per folder]}``; ``cached`` is true when
     nothing had to be computed.
     """
@@ -60,12 +63,12 @@ def extract_features(graph_dir: str | Path,
     # The graph directory's own lock: no two `artkg features`, and no kgbuild rebuilding it meanwhile.
     with output_lock(graph.root, what="graph directory"):
         results = _extract(graph, image_encoder, image_encoder_kwargs, text_encoder, text_encoder_kwargs, dev,
-                           batch_size, progress, image_root, num_workers)
+                           batch_size, progress, image_root, num_workers, artwork_text)
     return {"graph": str(graph.root), "cached": all(r["cached"] for r in results), "features": results}
 
 
 def _extract(graph, image_encoder, image_encoder_kwargs, text_encoder, text_encoder_kwargs, dev, batch_size,
-             progress, image_root, num_workers) -> list[dict]:
+             progress, image_root, num_workers, artwork_text: bool = False) -> list[dict]:
     """The image and text runs, under the features folder's lock."""
     results = []
     if image_encoder is not None:
@@ -75,7 +78,8 @@ def _extract(graph, image_encoder, image_encoder_kwargs, text_encoder, text_enco
         del encoder
     if text_encoder is not None:
         encoder = make_text_encoder(text_encoder, **(text_encoder_kwargs or {}))
-        results.append(_TextRun(graph, encoder, text_encoder_kwargs, dev, batch_size, progress).run())
+        results.append(_TextRun(graph, encoder, text_encoder_kwargs, dev, batch_size, progress,
+                                artwork_text=artwork_text).run())
     return results
 
 
@@ -193,9 +197,21 @@ class _ImageRun(_Run):
 class _TextRun(_Run):
     kind = "text"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, artwork_text: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.texts = node_texts(self.graph)
+        self.artwork_text = bool(artwork_text)
+        if self.artwork_text:
+            from artkg.kg.documents import artwork_documents
+
+            documents = artwork_documents(self.graph)
+            if not any(d.strip() for d in documents):
+                raise InputError(f"no artwork in {self.graph.root} has a title, subject, genre, movement, material "
+                                 "or description to encode", "leave out --artwork-text (the graph has no artwork text)")
+            self.texts = {"artwork": documents, **self.texts}
+            # Its own folder: a plain run (class nodes only) and this one never overwrite each other.
+            self.cache_key += ":artwork_documents"
+            self.folder = self.folder.parent / feature_slug(self.cache_key)
 
     def counts(self) -> dict[str, int]:
         return {t: len(texts) for t, texts in self.texts.items()}
@@ -227,6 +243,13 @@ class _TextRun(_Run):
                     bar.update(len(chunk))
 
     def finish_meta(self, arrays) -> dict:
+        if self.artwork_text:
+            from artkg.kg.documents import has_text
+
+            return {"normalized": True, "artwork_documents": True,
+                    "artwork_with_text": int(has_text(self.texts["artwork"]).sum()),
+                    "text": "artworks: title. Depicts … Genre … Movement … Material … description; other nodes: "
+                            "label. description. Wikipedia introduction"}
         return {"normalized": True,
                 "text": "label. description. Wikipedia introduction (local name where there is no label)"}
 
