@@ -160,6 +160,10 @@ def synth(
     users: int = typer.Option(0, "--users", help="Plant this many users who buy works over time (recommenders)."),
     taste: str = typer.Option("mixed", "--taste", help="What the users' tastes follow: mixed, visual (pixels "
                               "only) or kg (artists, movements, genres only)."),
+    raters: int = typer.Option(0, "--raters", help="Plant this many users who rate works 1–5 (multimodal "
+                               "recommenders; they coexist with --users)."),
+    rater_taste: str = typer.Option("both", "--rater-taste", help="What the raters like: both, show (what the "
+                                    "paintings look like) or about (the subjects they depict)."),
     no_store: bool = NoStoreOption,
     keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
@@ -176,9 +180,15 @@ def synth(
         raise typer.BadParameter(f"the number of users cannot be negative (got {users})", param_hint="--users")
     if taste not in ("mixed", "visual", "kg"):
         raise typer.BadParameter(f"unknown taste {taste!r}: choose mixed, visual or kg", param_hint="--taste")
+    if raters < 0:
+        raise typer.BadParameter(f"the number of raters cannot be negative (got {raters})", param_hint="--raters")
+    if rater_taste not in ("both", "show", "about"):
+        raise typer.BadParameter(f"unknown rater taste {rater_taste!r}: choose both, show or about",
+                                 param_hint="--rater-taste")
     manifest = build_graph("synth", out, artists=artists, seed=seed, image_size=image_size,
                            works_per_artist=works_per_artist, images=not no_images, progress=not quiet,
-                           build_store=not no_store, keep_ids=keep_ids, users=users, taste=taste)
+                           build_store=not no_store, keep_ids=keep_ids, users=users, taste=taste,
+                           raters=raters, rater_taste=rater_taste)
     _finish(manifest, as_json, verbose, quiet)
 
 

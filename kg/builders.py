@@ -161,9 +161,10 @@ class SynthBuilder(GraphBuilder):
 
     def build(self, out, artists: int = 300, seed: int = 0, image_size: int = 64,
               works_per_artist: float = 10.0, images: bool = True, progress: bool = True,
-              users: int = 0, taste: str = "mixed", **kwargs) -> dict:
+              users: int = 0, taste: str = "mixed", raters: int = 0, rater_taste: str = "both", **kwargs) -> dict:
         """``users``: plant that many users with purchases over time (``taste``: mixed, visual or kg;
-        see :mod:`artkg.kg.synth_users`)."""
+        see :mod:`artkg.kg.synth_users`); ``raters``: that many users who rate works 1–5
+        (``rater_taste``: both, show or about; see :mod:`artkg.kg.synth_raters`)."""
         from artkg.kg.synth import generate_world
 
         gdir = GraphDir(out)
@@ -174,12 +175,14 @@ class SynthBuilder(GraphBuilder):
         try:
             summary = generate_world(staged, n_artists=artists, seed=seed, image_size=image_size,
                                      works_per_artist=works_per_artist, render_images=images, progress=progress,
-                                     n_users=users, taste=taste)
+                                     n_users=users, taste=taste, n_raters=raters, rater_taste=rater_taste)
             triples = read_rdf_file(Path(summary["world_nt"]))  # graph.nt holds the same triples
             source = {"kind": self.kind, "artists": artists, "seed": seed, "image_size": image_size,
                       "works_per_artist": works_per_artist, "namespace": summary["namespace"]}
             if users:
                 source.update(users=users, taste=taste)
+            if raters:
+                source.update(raters=raters, rater_taste=rater_taste)
             parts = {"ground_truth.json": staged / "ground_truth.json", "images": staged / "images" if images else None}
             return gdir.finalize(triples, source=source, extra={"images": "images/" if images else None},
                                  parts=parts, **kwargs)

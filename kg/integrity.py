@@ -90,6 +90,8 @@ def rebuild_command(root: Path, manifest: dict) -> str:
         then = f" && kgbuild interactions {out} {files}"
     if kind == "synth":
         users = f" --users {source['users']} --taste {source.get('taste', 'mixed')}" if source.get("users") else ""
+        if source.get("raters"):
+            users += f" --raters {source['raters']} --rater-taste {source.get('rater_taste', 'both')}"
         return (f"kgbuild synth --artists {source.get('artists')} --seed {source.get('seed')} "
                 f"--image-size {source.get('image_size')}{users} --out {out}{then}")
     if kind == "ugallery":

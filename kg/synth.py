@@ -206,6 +206,30 @@ def _add_users(world: _World, triples: _Triples, n_users: int, taste: str) -> di
     }
 
 
+def _add_raters(world: _World, triples: _Triples, n_raters: int, taste: str) -> dict:
+    """Plant raters (:mod:`artkg.kg.synth_raters`): their ratings go into the triples as ``rated``
+    events, their tastes into the returned ground-truth block."""
+    from artkg.kg.interactions import event_lines
+    from artkg.kg.synth_raters import plant_raters
+
+    planted = plant_raters(world, n_raters, taste)
+    raters = [f"{world.ns}R{r:05d}" for r in range(n_raters)]
+    works = [world.artwork(w) for w in range(world.n_artworks)]
+    ev_user, ev_work, ev_time, ev_rating = planted["events"]
+    triples.lines.update(event_lines(
+        [raters[r] for r in ev_user.tolist()], ["rated"] * len(ev_user), [works[w] for w in ev_work.tolist()],
+        ev_time, rating=ev_rating.astype(np.float64),
+        user_labels={iri: f"Rater R{r:05d}" for r, iri in enumerate(raters)}))
+    return {
+        "taste": taste,
+        "ratings_per_rater": planted["ratings_per_rater"],
+        "ratings": int(len(ev_user)),
+        "raters": [{"iri": raters[r], "label": f"Rater R{r:05d}", "show_weight": t["show_weight"],
+                    "visual_centre_artwork": works[t["visual_centre_artwork"]],
+                    "favourite_subjects": t["favourite_subjects"]} for r, t in enumerate(planted["tastes"])],
+    }
+
+
 def _ground_truth(world: _World, params: dict) -> dict:
     w_ = world  # short alias: the comprehension below is dense
     part_of, related = _class_relations(world)
@@ -274,12 +298,15 @@ def _ground_truth(world: _World, params: dict) -> dict:
 # --- Files ---------------------------------------------------------------------------------------
 def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, image_size: int = 64,
                    works_per_artist: float = 10.0, render_images: bool = True,
-                   progress: bool = True, n_users: int = 0, taste: str = "mixed") -> dict:
+                   progress: bool = True, n_users: int = 0, taste: str = "mixed", n_raters: int = 0,
+                   rater_taste: str = "both") -> dict:
     """Generate the synthetic art world for ``seed`` into ``out_dir``.
 
     Writes ``world.nt`` (sorted N-Triples), ``ground_truth.json`` (the planted facts) and, if
     ``render_images``, ``images/<W…>.png``. The same arguments give byte-identical ``world.nt``
-    and ``ground_truth.json``. Returns a summary: counts (``artists``, ``artworks``,
+    and ``ground_truth.json``. ``n_users`` plants buyers (:mod:`artkg.kg.synth_users`, ``taste``),
+    ``n_raters`` people who rate works 1–5 (:mod:`artkg.kg.synth_raters`, ``rater_taste``); both are
+    ``user`` nodes of the graph. Returns a summary: counts (``artists``, ``artworks``,
     ``influence_edges``, ``student_edges``, ``movements``, ``styles``, ``genres``, ``triples``),
     ``namespace`` and the paths ``out_dir``, ``world_nt``, ``ground_truth``, ``images_dir``.
     """
@@ -298,6 +325,7 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
 
     triples = _world_triples(world)
     users = _add_users(world, triples, int(n_users), taste) if n_users else None
+    raters = _add_raters(world, triples, int(n_raters), rater_taste) if n_raters else None
     params = {"n_artists": int(n_artists), "seed": int(seed), "image_size": int(image_size),
               "works_per_artist": float(works_per_artist), "latent_dim": LATENT_DIM,
               "novelty_alpha": NOVELTY_ALPHA, "artwork_style_noise": ARTWORK_STYLE_NOISE,
@@ -306,6 +334,9 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
     if users is not None:
         params.update(n_users=int(n_users), taste=taste)
         truth["users"] = users
+    if raters is not None:
+        params.update(n_raters=int(n_raters), rater_taste=rater_taste)
+        truth["raters"] = raters
     world_nt, truth_path, images_dir = out / "world.nt", out / "ground_truth.json", out / "images"
     # Everything is written into a staging folder first and moved into place only once all of it
     # exists: a failure never leaves a world whose triples, ground truth and images disagree.
