@@ -18,7 +18,7 @@ sys.path.insert(0, str(BENCH))
 from _common import OUT, log, write_json
 
 BENCHMARKS = ("bench_build", "bench_influence", "bench_faiss", "bench_search", "bench_features", "bench_epoch",
-              "bench_memory", "bench_recsys")
+              "bench_memory", "bench_recsys", "bench_multimodal")
 # Full-size runs only: a full-batch step on WikiArt reads the whole graph, so its memory peak is
 # reached in the first steps; whole epochs (~20 min each here) stay with `bench_memory.py` alone.
 FULL_ARGS = {"bench_memory": ["--max-steps", "10"]}

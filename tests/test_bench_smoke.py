@@ -44,6 +44,7 @@ def test_bench_faiss_quick():
     ("bench_memory", "memory (offline world (quick)): peak RSS", ("peak_gib", "load_peak_gib", "style_peak_gib")),
     ("bench_recsys", "recsys: curatornet fit / bare loop throughput",
      ("ours_over_bare_throughput", "bare_over_ours_latency", "fit_peak_gib", "eval_peak_over_raw")),
+    ("bench_multimodal", "multimodal: total late fusion bare/library", ("bare_over_library_total",)),
 ])
 def test_learning_benchmarks_quick(name, line, keys):
     """Issue 3's benchmarks (features, GraphCLIP epoch, memory) in their small --quick variants."""
