@@ -36,6 +36,13 @@ class TrainData:
     context: dict[str, np.ndarray] = field(default_factory=dict)
     context_sizes: dict[str, int] = field(default_factory=dict)
     seed: int = 0
+    # The content engines' inputs (multimodal recommenders): one metadata document per item, the items'
+    # text features (n_items, d_t; None: none), which items have them, and a joint feature set.
+    documents: list[str] | None = None
+    text_features: np.ndarray | None = None
+    text_mask: np.ndarray | None = None
+    feature_mask: np.ndarray | None = None
+    joint: dict | None = None
 
     def profiles(self) -> list[np.ndarray]:
         """Each user's distinct items in time order (first interaction), by user index."""
@@ -74,6 +81,13 @@ class Recommender:
     kind: str = ""
     needs_features: bool = False
     needs_user: bool = False
+    # Content engines: artwork documents / artwork text features / a joint feature set are needed, and
+    # ``score`` takes ``ratings`` (one 1–5 rating per profile item) — see models/recsys/content.py.
+    needs_documents: bool = False
+    needs_text_features: bool = False
+    needs_joint: bool = False
+    uses_ratings: bool = False
+    default_kind: str = "purchased"  # the interactions a run trains and evaluates on unless told
 
     def fit(self, train: TrainData, progress: bool = False) -> "Recommender":
         raise NotImplementedError

@@ -61,10 +61,38 @@ def graph_inputs(kg, config: RecConfig, needs_features: bool) -> tuple[np.ndarra
     return feats.numpy().astype(np.float32), meta["key"]
 
 
-def make_split(kg, config: RecConfig, features: np.ndarray | None) -> Split:
+def resolved(config: RecConfig, model: Recommender) -> RecConfig:
+    """``config`` with the model's defaults filled in: the interaction kind, and the cut-offs k."""
+    from dataclasses import replace
+
+    kind = config.kind or model.default_kind
+    k = config.k or ([9, 20] if kind == "rated" else [10, 20, 50, 100])
+    return replace(config, kind=kind, k=list(k))
+
+
+def make_split(kg, config: RecConfig, features: np.ndarray | None, content: dict | None = None):
+    """The time-ordered split of purchases, or for ``kind="rated"`` the held-out-ratings split."""
     context, sizes = item_context(kg)
+    if config.kind == "rated":
+        from artkg.models.recsys.ratings import RatingSplit
+
+        method = RatingSplit(profile_fraction=config.profile_fraction, relevant_min=config.relevant_min)
+        return method.split(kg.interactions, features=features, context=context, context_sizes=sizes,
+                            seed=config.seed, **(content or {}))
     method = TimeOrderedSplit(kind=config.kind, cutoff_quantile=config.cutoff_quantile, min_baskets=config.min_baskets)
-    return method.split(kg.interactions, features=features, context=context, context_sizes=sizes, seed=config.seed)
+    split = method.split(kg.interactions, features=features, context=context, context_sizes=sizes, seed=config.seed)
+    for key, value in (content or {}).items():
+        setattr(split.train, key, value)
+    return split
+
+
+def run_evaluate(model: Recommender, split, ks, progress: bool = False) -> dict:
+    """:func:`evaluate` (purchases) or :func:`~artkg.models.recsys.ratings.evaluate_rated` (ratings)."""
+    from artkg.models.recsys.ratings import RatedSplit, evaluate_rated
+
+    if isinstance(split, RatedSplit):
+        return evaluate_rated(model, split, ks, progress)
+    return evaluate(model, split, ks, progress)
 
 
 def evaluate(model: Recommender, split: Split, ks=(10, 20, 50, 100), progress: bool = False,
@@ -106,19 +134,25 @@ def _train(kg, config: RecConfig, out: Path | None, progress: bool) -> RecResult
 
     if config.threads:
         torch.set_num_threads(config.threads)
+    from artkg.models.recsys.inputs import content_inputs
+
     model = make_model(config)
+    config = resolved(config, model)
     features, feature_key = graph_inputs(kg, config, model.needs_features)
-    split = make_split(kg, config, features)
-    log.info("time-ordered split: %s", split.summary())
+    content, keys = content_inputs(kg, config, model)
+    split = make_split(kg, config, features, content)
+    log.info("split: %s", split.summary())
     model.fit(split.train, progress=progress)
-    metrics = {"model": config.model, **evaluate(model, split, config.k, progress), "split": split.summary()}
+    metrics = {"model": config.model, **run_evaluate(model, split, config.k, progress), "split": split.summary()}
+    if getattr(model, "report", None):
+        metrics["report"] = model.report
     if out is not None:
-        _write(out, kg, config, model, metrics, split, feature_key)
+        _write(out, kg, config, model, metrics, split, feature_key, keys)
     return RecResult(out, config, metrics, model)
 
 
 def _write(out: Path, kg, config: RecConfig, model: Recommender, metrics: dict, split: Split,
-           feature_key: str | None) -> None:
+           feature_key: str | None, content_keys: dict | None = None) -> None:
     from safetensors.torch import save_file
 
     from artkg.kg.atomic import write_json
@@ -134,7 +168,7 @@ def _write(out: Path, kg, config: RecConfig, model: Recommender, metrics: dict, 
             "artkg_version": __version__, "format_version": FORMAT_VERSION, "task": TASK, "model": config.model, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "graph": {"path": str(Path(kg.root).resolve()), "id_map_hash": kg.manifest.get("id_map_hash"),
                       "source": kg.manifest.get("source", {}).get("kind")},
-            "features": feature_key, "spec": model.spec(), "train": asdict(config)})
+            "features": feature_key, **(content_keys or {}), "spec": model.spec(), "train": asdict(config)})
 
 
 # ------------------------------------------------------------------ reading a run back
@@ -164,15 +198,18 @@ def evaluate_recommender_run(run_dir: str | Path, graph_dir: str | Path | None =
     """Recompute a run's metrics on its graph (same split from the config) and compare with metrics.json."""
     from artkg.models.run import METRICS
 
+    from artkg.models.recsys.inputs import content_inputs
+
     model, cfg, graph = load_recommender(run_dir, graph_dir)
-    config = RecConfig.from_dict(cfg["train"], where=f"{run_dir}/config.json")
+    config = resolved(RecConfig.from_dict(cfg["train"], where=f"{run_dir}/config.json"), model)
     features = None
     if cfg.get("features"):
         from artkg.models.features_cache import load_features
 
         features = load_features(graph.root, "image", cfg["features"])[0].numpy().astype(np.float32)
-    split = make_split(graph, config, features)
-    metrics = {"model": config.model, **evaluate(model, split, config.k), "split": split.summary()}
+    content, _ = content_inputs(graph, config, model, keys=cfg)
+    split = make_split(graph, config, features, content)
+    metrics = {"model": config.model, **run_evaluate(model, split, config.k), "split": split.summary()}
     saved = json.loads((Path(run_dir) / METRICS).read_text(encoding="utf-8"))
     metrics["matches_saved"] = all(saved.get(k) == v for k, v in metrics.items() if k != "matches_saved")
     return metrics

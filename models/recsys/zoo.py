@@ -8,11 +8,12 @@ from class_resolver import ClassResolver
 
 from artkg.kg.errors import InputError
 from artkg.models.recsys.base import Recommender
+from artkg.models.recsys.content import ENGINES
 from artkg.models.recsys.factorization import BPRMF, VBPR, PopularityRecommender, RandomRecommender
 from artkg.models.recsys.visual import CuratorNet, CuratorNetKG, VisRank
 
 RECOMMENDERS: tuple[type[Recommender], ...] = (CuratorNet, CuratorNetKG, VisRank, VBPR, BPRMF,
-                                               PopularityRecommender, RandomRecommender)
+                                               PopularityRecommender, RandomRecommender, *ENGINES)
 
 recommender_resolver: ClassResolver[Recommender] = ClassResolver(
     list(RECOMMENDERS), base=Recommender, suffix="Recommender", default=CuratorNet)
