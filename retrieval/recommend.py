@@ -25,8 +25,10 @@ _INDEXES: dict = {}  # (model id, catalogue hash, kind) → VectorIndex; a few r
 
 
 def top_k(model, user: int, profile: np.ndarray, candidates: np.ndarray, k: int, index: str | None = "flat",
-          index_from: int = INDEX_FROM) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best candidates for a user and their scores, best first (ties: candidate order)."""
+          index_from: int = INDEX_FROM, ratings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best candidates for a user and their scores, best first (ties: candidate order);
+    ``ratings`` (one per profile item) for the engines that weigh the profile by them."""
+    extra = {"ratings": ratings} if ratings is not None and getattr(model, "uses_ratings", False) else {}
     k = min(k, len(candidates))
     vectors = getattr(model, "item_vectors", None)
     if index and len(candidates) >= index_from and vectors is not None and hasattr(model, "user_vector"):
@@ -39,11 +41,11 @@ def top_k(model, user: int, profile: np.ndarray, candidates: np.ndarray, k: int,
             if len(_INDEXES) >= 4:
                 _INDEXES.pop(next(iter(_INDEXES)))
             _INDEXES[key] = build_index(np.asarray(vectors(), dtype=np.float32)[candidates], index, metric="ip")
-        q = np.asarray(model.user_vector(profile), dtype=np.float32)[None]
+        q = np.asarray(model.user_vector(profile, **extra), dtype=np.float32)[None]
         scores, ids = _INDEXES[key].search(q, k)
         keep = ids[0] >= 0
         return candidates[ids[0][keep]], scores[0][keep].astype(np.float64)
-    scores = np.asarray(model.score(user, profile, candidates), dtype=np.float64)
+    scores = np.asarray(model.score(user, profile, candidates, **extra), dtype=np.float64)
     top = best_k(scores, k)
     return candidates[top], scores[top]
 
@@ -75,24 +77,46 @@ def inventory(graph, at: float | None = None, kind: str = "purchased") -> np.nda
 
 def recommend(run_dir: str | Path, user: str | None = None, liked: list[str] | None = None, k: int = 20,
               graph_dir: str | Path | None = None, at: float | None = None, index: str | None = "flat",
-              index_from: int = INDEX_FROM) -> dict:
-    """Top-``k`` works for a graph user (``user``) or a new visitor who liked ``liked`` (no retraining
-    for profile-based models). Returns the user, the profile and per item: rank, id, label, score, why."""
+              index_from: int = INDEX_FROM, rated: dict[str, float] | list[tuple[str, float]] | None = None) -> dict:
+    """Top-``k`` works for a graph user (``user``), a new visitor who liked ``liked``, or one who rated
+    paintings 1–5 (``rated``: work → rating, the study's elicitation; no retraining for profile-based
+    models). Returns the user, the profile and per item: rank, id, label, score, why."""
     from artkg.models.recsys.run import load_recommender
 
-    if (user is None) == (not liked):
-        raise InputError("give either --user ID or --liked W1 W2 …", "e.g. `artkg recommend RUN --user U00012`")
+    if sum(x is not None and x != [] and x != {} for x in (user, liked, rated)) != 1:
+        raise InputError("give one of --user ID, --liked W1 W2 … or --rate W1=5 W2=3 …",
+                         "e.g. `artkg recommend RUN --user U00012`")
     if k < 1:
         raise InputError(f"--k must be at least 1 (got {k})", "e.g. --k 20")
     model, cfg, graph = load_recommender(run_dir, graph_dir)
-    kind = cfg.get("train", {}).get("kind", "purchased")
-    if user is not None:
+    kind = cfg.get("train", {}).get("kind") or model.default_kind
+    ratings = None
+    if rated:
+        from artkg.models.recsys.content import rating_weights
+
+        pairs = list(rated.items()) if isinstance(rated, dict) else list(rated)
+        rating_weights([r for _, r in pairs])  # 1–5, or a one-line error naming the bad rating
+        index_of = {}
+        for work, r in pairs:  # a painting named twice: its last rating
+            index_of[graph.resolve("artwork", work)] = float(r)
+        profile = np.array(list(index_of), dtype=np.int64)
+        ratings = np.array(list(index_of.values()), dtype=np.float64)
+        who = {"user": None, "label": "new visitor"}
+        u_model = -1
+    elif user is not None:
         u = graph.resolve("user", user)
         it = graph.interactions
         mine = it.user == u
+        if kind == "rated":  # a rated collection's profile: the user's ratings only
+            from artkg.kg.interactions import KIND_CODE
+
+            mine &= it.kind == KIND_CODE["rated"]
         order = np.argsort(it.time[mine], kind="stable")
-        profile = it.item[mine][order]
-        profile = profile[np.sort(np.unique(profile, return_index=True)[1])]
+        profile, given = it.item[mine][order], it.rating[mine][order]
+        first = np.sort(np.unique(profile, return_index=True)[1])
+        profile, given = profile[first], given[first]
+        if kind == "rated" and np.isfinite(given).all() and len(given):
+            ratings = given.astype(np.float64)
         who = {"user": graph.iris["user"][u], "label": graph.label_of("user", u)}
         u_model = u
     else:
@@ -102,36 +126,42 @@ def recommend(run_dir: str | Path, user: str | None = None, liked: list[str] | N
     if not len(profile) and not model.needs_user:
         raise InputError(f"{who['label']} has no interactions to recommend from",
                          "pass --liked W1 W2 … (works they like) instead")
-    mask = inventory(graph, at, kind)
+    # Rated collections (a museum's): everything is on offer. Purchases: the inventory of that moment.
+    mask = np.ones(graph.num_nodes("artwork"), dtype=bool) if kind == "rated" else inventory(graph, at, kind)
     mask[profile] = False
     candidates = np.flatnonzero(mask).astype(np.int64)
     if not len(candidates):
         raise InputError("no work is available to recommend (all sold or owned)", "pass an earlier --at time")
-    best, scores = top_k(model, u_model, profile, candidates, k, index=index, index_from=index_from)
-    reasons = _why(graph, cfg, profile, best)
+    best, scores = top_k(model, u_model, profile, candidates, k, index=index, index_from=index_from, ratings=ratings)
+    reasons = _why(graph, cfg, profile, best, model)
     items = [{"rank": r + 1, "artwork": graph.iris["artwork"][int(i)], "label": graph.label_of("artwork", int(i)),
               "score": round(float(scores[r]), 6), **reasons[r]} for r, i in enumerate(best.tolist())]
     return {**who, "model": cfg["model"], "run": str(run_dir), "profile": [
-        {"artwork": graph.iris["artwork"][int(p)], "label": graph.label_of("artwork", int(p))} for p in profile],
+        {"artwork": graph.iris["artwork"][int(p)], "label": graph.label_of("artwork", int(p)),
+         **({"rating": float(ratings[j])} if ratings is not None else {})} for j, p in enumerate(profile)],
         "candidates": int(len(candidates)), "items": items}
 
 
-def _why(graph, cfg: dict, profile: np.ndarray, items: np.ndarray) -> list[dict]:
-    """Per recommended item: the nearest profile work (image features) and what the KG says it shares."""
+def _why(graph, cfg: dict, profile: np.ndarray, items: np.ndarray, model=None) -> list[dict]:
+    """Per recommended item: the nearest profile work (in a content engine's own space, else by the
+    image features) and what the KG says it shares."""
     context, _ = item_context(graph)
     out = [{"nearest": None, "shares": []} for _ in items]
     if not len(profile):
         return out
-    if cfg.get("features"):
+    own = getattr(model, "item_vectors", None) if getattr(model, "uses_ratings", False) else None
+    if own is not None or cfg.get("features"):
         from artkg.models.features_cache import load_features
 
-        feats = load_features(graph.root, "image", cfg["features"])[0].numpy().astype(np.float32)
+        feats = (np.asarray(own(), dtype=np.float32) if own is not None
+                 else load_features(graph.root, "image", cfg["features"])[0].numpy().astype(np.float32))
         f = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
         sims = f[items] @ f[profile].T
         for r, row in enumerate(sims):
             j = int(row.argmax())
             out[r]["nearest"] = {"artwork": graph.iris["artwork"][int(profile[j])],
-                                 "label": graph.label_of("artwork", int(profile[j])), "similarity": round(float(row[j]), 4)}
+                                 "label": graph.label_of("artwork", int(profile[j])), "similarity": round(float(row[j]), 4),
+                                 "space": cfg.get("model") if own is not None else "image"}
     types = {"created_by": "artist", "movement": "movement", "genre": "genre", "style": "style"}
     for rel, values in context.items():
         node_type = types[rel]
