@@ -11,6 +11,7 @@ def registries() -> dict[str, ClassResolver]:
     from artkg.kg.builders import builder_resolver
     from artkg.models.encoders_image import image_encoder_resolver
     from artkg.models.encoders_text import text_encoder_resolver
+    from artkg.models.encoders_joint import joint_encoder_resolver
     from artkg.explain.graph import algorithm_resolver
     from artkg.models.gnn import gnn_resolver
     from artkg.models.triplets import negative_sampler_resolver, positive_sampler_resolver
@@ -20,7 +21,8 @@ def registries() -> dict[str, ClassResolver]:
     from artkg.models.recsys.zoo import recommender_resolver
 
     return {"builder": builder_resolver, "image_encoder": image_encoder_resolver,
-            "text_encoder": text_encoder_resolver, "gnn": gnn_resolver, "model": model_resolver,
+            "text_encoder": text_encoder_resolver, "joint_encoder": joint_encoder_resolver,
+            "gnn": gnn_resolver, "model": model_resolver,
             "index": index_resolver, "positive_sampler": positive_sampler_resolver,
             "negative_sampler": negative_sampler_resolver, "explainer": algorithm_resolver,
             "recommender": recommender_resolver, "recommender_sampler": recsys_sampler_resolver}

@@ -15,8 +15,8 @@ def _features_text(report: dict) -> str:
     for f in report["features"]:
         state = "cached" if f["cached"] else (f"resumed after {f['resumed_from']} rows" if f["resumed_from"] else "written")
         lines.append(f"{f['kind']} features {state}: {f['path']}  ({f['encoder']}, {f['dim']}-d)")
-        if f["kind"] == "image":
-            lines.append(f"  artwork: {f['counts']['artwork']:,} rows, {f['encoded']:,} encoded, {f['skipped']:,} skipped")
+        if f["kind"] in ("image", "joint"):  # joint: artwork_image, artwork_text … rows of the same artworks
+            lines.append(f"  artwork: {max(f['counts'].values()):,} rows, {f['encoded']:,} encoded, {f['skipped']:,} skipped")
             lines += [f"    skipped {s['id']}: {s['reason']}" for s in f["skipped_examples"]]
             if f["skipped"] > len(f["skipped_examples"]):
                 lines.append(f"    … all skips in {f['path']}/skipped.json")
@@ -47,6 +47,11 @@ def features(
     artwork_text: bool = typer.Option(False, "--artwork-text", help="Also encode each artwork's metadata text "
                                       "(title, depicts, genre, movement, material, description): the text side "
                                       "of the multimodal recommenders."),
+    joint_encoder: Optional[str] = typer.Option(None, "--joint-encoder",
+                                                help="Also a joint image–text encoder over each artwork's picture "
+                                                     "and metadata document (see `artkg ls`; default: none)."),
+    joint_encoder_kwargs: Optional[str] = typer.Option(None, "--joint-encoder-kwargs",
+                                                       help="JSON object of joint encoder options."),
     as_json: bool = JsonOption,
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
@@ -55,12 +60,26 @@ def features(
     from artkg.models.features import extract_features
 
     setup_logging(verbose, quiet)
+    joint = None if joint_encoder is None or joint_encoder.strip().lower() in ("", "none") else joint_encoder
+    joint_kwargs = _json_kwargs(joint_encoder_kwargs, "--joint-encoder-kwargs")
+    if joint is not None:  # a typo fails before the slow image and text runs
+        from artkg.models.encoders import check_encoder_name
+        from artkg.models.encoders_joint import joint_encoder_resolver
+
+        check_encoder_name(joint_encoder_resolver, "joint encoder", joint)
     report = extract_features(
         graph_dir, image_encoder=image_encoder,
         image_encoder_kwargs=_json_kwargs(image_encoder_kwargs, "--image-encoder-kwargs"),
         text_encoder=text_encoder, text_encoder_kwargs=_json_kwargs(text_encoder_kwargs, "--text-encoder-kwargs"),
         batch_size=batch_size, device=device, image_root=image_root, num_workers=workers, progress=not quiet,
         artwork_text=artwork_text)
+    if joint is not None:
+        from artkg.models.joint_features import extract_joint_features
+
+        more = extract_joint_features(graph_dir, joint, joint_kwargs, batch_size=batch_size, device=device,
+                                      image_root=image_root, progress=not quiet, num_workers=workers)
+        report = {**report, "cached": report["cached"] and more["cached"],
+                  "features": report["features"] + more["features"]}
     emit(report, as_json, _features_text)
 
 

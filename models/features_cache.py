@@ -68,11 +68,16 @@ def list_features(graph_dir: str | Path) -> list[dict]:
 
 def load_features(graph_dir: str | Path, kind: str = "image", key: str | None = None):
     """Load finished features: for ``kind="image"`` ``(features [N, d], mask [N])`` as tensors, for
-    ``kind="text"`` ``{node_type: features [N_t, d]}``.
+    ``kind="text"`` ``{node_type: features [N_t, d]}``, for ``kind="joint"`` the numpy arrays of
+    :func:`artkg.models.joint_features.load_joint_features`.
 
     ``key`` is a folder name, a cache key or an encoder name; ``None`` takes the most recent
     complete folder of that kind.
     """
+    if kind == "joint":  # several arrays per artwork: see artkg.models.joint_features
+        from artkg.models.joint_features import load_joint_features
+
+        return load_joint_features(graph_dir, key)
     meta = feature_meta(graph_dir, kind, key)
     folder = Path(meta["path"])
     counts = meta.get("graph_counts", {})  # nodes of a rebuild that kept the ids and appended nodes
@@ -95,8 +100,8 @@ def feature_meta(graph_dir: str | Path, kind: str = "image", key: str | None = N
     """The ``meta.json`` (plus ``key`` and ``path``) of the folder :func:`load_features` reads."""
     from artkg.kg.graphdir import GraphDir
 
-    if kind not in ("image", "text"):
-        raise InputError(f"unknown feature kind {kind!r}", "use 'image' or 'text'")
+    if kind not in ("image", "text", "joint"):
+        raise InputError(f"unknown feature kind {kind!r}", "use 'image', 'text' or 'joint'")
     manifest = GraphDir(graph_dir).manifest()
     everything = list_features(graph_dir)
     metas = [m for m in everything if m.get("kind") == kind and m.get("complete")]
