@@ -251,18 +251,16 @@ class EarlyFusion(ProfileEngine):
                                       gap=self.gap, dim=self.dim, epochs=self.epochs, shared_head=self.shared_head,
                                       temperature=self.temperature, center=self.center, seed=train.seed,
                                       progress=progress)
-        else:
+            items = space.fused()
+        else:  # a hub model's joint features; BLIP's image–text matching embedding is one vector already
             j = train.joint
-            mask = j.get("mask", np.ones(len(j["image"]), bool))
-            space = JointSpace(unit_rows(j["image"], mask), unit_rows(j["text"], mask), {"space": "joint_features"})
-            if j.get("fused") is not None:  # BLIP's image-text matching embedding: one vector already
-                space = JointSpace(space.image, space.text, {"space": "joint_features", "fused": True})
-                self.image_joint, self.text_joint = space.image, space.text
-                self.report = {"joint": space.info, **self._gap(space)}
-                return unit_rows(j["fused"], mask)
+            mask = j.get("mask")
+            space = JointSpace(unit_rows(j["image"], mask), unit_rows(j["text"], mask),
+                               {"space": "joint_features", "fused": j.get("fused") is not None})
+            items = unit_rows(j["fused"], mask) if j.get("fused") is not None else space.fused()
         self.image_joint, self.text_joint = space.image, space.text
         self.report = {"joint": space.info, **self._gap(space)}
-        return space.fused()
+        return items
 
     def _gap(self, space) -> dict:
         from artkg.models.recsys.gap import modality_gap

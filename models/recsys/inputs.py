@@ -69,14 +69,16 @@ def content_inputs(kg, config, model, keys: dict | None = None) -> tuple[dict, d
             content["text_mask"] = has_text(content.get("documents") or artwork_documents(kg))[:len(text)]
             record["text_features"] = meta["key"]
     if needs_joint:
+        from artkg.models.features_cache import feature_meta
         from artkg.models.joint_features import load_joint_features
 
         wanted = keys.get("joint") or getattr(model, "joint", None)
         try:
-            content["joint"] = load_joint_features(kg.root, wanted)
+            key = feature_meta(kg.root, "joint", wanted)["key"]
+            content["joint"] = load_joint_features(kg.root, key)
         except (InputError, NotFoundError) as exc:
             raise InputError(f"{name} with space=joint_features needs a joint feature set in {kg.root} ({exc})",
                              f"compute one with `artkg features {kg.root} --joint-encoder open_clip_joint` "
                              "(or blip_itm, hf_clip_joint)") from None
-        record["joint"] = content["joint"].get("key", wanted)
+        record["joint"] = key
     return content, record
