@@ -37,7 +37,9 @@ from _common import interleaved, machine, peak_rss_mib, run_worker, table, write
 
 SCRIPT = Path(__file__).resolve()
 SIZES = {"rrf": ({"items": 100_000, "models": 2, "top": 20, "k": 60.0, "partial_r": 100},  # (full, quick)
-                 {"items": 10_000, "models": 2, "top": 20, "k": 60.0, "partial_r": 100})}
+                 {"items": 10_000, "models": 2, "top": 20, "k": 60.0, "partial_r": 100}),
+         "lda": ({"rows": None, "topics": 10, "select": [5, 10, 15, 20, 30], "repeat": 2},
+                 {"rows": 300, "topics": 5, "select": [3, 5], "repeat": 1})}
 REPEAT = (30, 5)  # (full, quick) interleaved rounds
 
 
@@ -124,10 +126,77 @@ def report_rrf(r: dict, threads: int, info: dict) -> dict:
     return ratios
 
 
+# ---------------------------------------------------------------------------------- 2. lda
+def worker_lda(cfg: dict, repeat: int) -> dict:
+    """LDA on the Wikidata paintings' metadata documents (built through ``kgbuild rdf`` and
+    ``artwork_documents``): ``fit_topics`` with one number of topics vs bare scikit-learn
+    (CountVectorizer + LatentDirichletAllocation, same parameters), interleaved; then the full
+    selection over the candidate numbers of topics, once."""
+    import time
+
+    import sklearn.decomposition  # noqa: F401 - imported before timing, not inside the first round
+    import sklearn.feature_extraction.text  # noqa: F401
+    from _realdata import wikidata_paintings_graph
+
+    from artkg.kg.documents import artwork_documents, has_text
+    from artkg.kg.graph import load_graph
+    from artkg.models.recsys.topics import TOKEN_PATTERN, fit_topics
+
+    graph = wikidata_paintings_graph(cfg["rows"])
+    if graph is None:
+        return {"skipped": "../shared/data/wikidata/artonwikidata_paintings.csv is absent"}
+    docs = artwork_documents(load_graph(graph))
+    docs = [d for d, ok in zip(docs, has_text(docs)) if ok]
+
+    def bare():
+        from sklearn.decomposition import LatentDirichletAllocation
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        from artkg.kg.documents import FIELDS
+
+        stop = sorted(ENGLISH_STOP_WORDS | {h.lower() for _, h in FIELDS})
+        counts = CountVectorizer(stop_words=stop, token_pattern=TOKEN_PATTERN, min_df=2, max_df=0.5).fit_transform(docs)
+        LatentDirichletAllocation(n_components=cfg["topics"], learning_method="batch", max_iter=20, random_state=0,
+                                  n_jobs=1).fit_transform(counts)
+
+    def library():
+        fit_topics(docs, cfg["topics"], seed=0)
+
+    res = interleaved({"bare": bare, "library": library}, cfg["repeat"], warmup=0)
+    t0 = time.perf_counter()
+    model = fit_topics(docs, cfg["select"], seed=0)
+    return {"documents": len(docs), "topics": cfg["topics"], "repeat": cfg["repeat"], "bare_s": res["bare"],
+            "library_s": res["library"], "select_s": time.perf_counter() - t0, "selected": model.summary(8, 6),
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def report_lda(r: dict, threads: int, info: dict) -> dict:
+    if r.get("skipped"):
+        print(f"bench_multimodal lda: skipped ({r['skipped']})\n")
+        return {}
+    bare, ours = statistics.median(r["bare_s"]), statistics.median(r["library_s"])
+    sel = r["selected"]
+    ratios = {"lda_bare_over_library": round(bare / ours, 3), "lda_fit_s": round(ours, 2),
+              "lda_select_s": round(r["select_s"], 2), "lda_documents": r["documents"],
+              "lda_selected_topics": sel["n_topics"], "lda_coherence": sel["coherence"]}
+    print(f"bench_multimodal lda: {r['documents']:,} Wikidata painting documents, {r['topics']} topics, "
+          f"median of {r['repeat']}, {threads} thread(s)")
+    print(table([["bare scikit-learn: CountVectorizer + LatentDirichletAllocation (baseline)", f"{bare:.2f}", "1.000×"],
+                 ["library: fit_topics (+ NPMI coherence)", f"{ours:.2f}", f"{bare / ours:.3f}×"]],
+                ["variant", "median (s)", "bare ÷ variant"]))
+    print(f"topic selection over {list(sel['tried'])}: {r['select_s']:.1f} s → {sel['n_topics']} topics, "
+          f"coherence (NPMI) {sel['coherence']}; tried {sel['tried']}")
+    for i, words in enumerate(sel["top_words"]):
+        print(f"  topic {i}: {' '.join(words)}")
+    print()
+    return ratios
+
+
 # ---------------------------------------------------------------------------------- sections
 # name → (worker(cfg, repeat) → JSON-able dict in the child, report(result, threads, machine) → ratios).
-# Append the next section here (issue 11's LDA fit timing, ``lda_fit_time``) with its SIZES entry.
-SECTIONS = {"rrf": (worker_rrf, report_rrf)}
+SECTIONS = {"rrf": (worker_rrf, report_rrf), "lda": (worker_lda, report_lda)}
 
 
 def main(argv: list[str] | None = None) -> int:

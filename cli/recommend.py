@@ -9,11 +9,15 @@ import typer
 from artkg.cli import app
 from artkg.cli.common import JsonOption, _json_kwargs, emit, friendly_errors, setup_logging
 
-METRIC_ORDER = ("auc", "mrr", "precision@20", "recall@20", "ndcg@20", "recall@100", "ndcg@100")
+METRIC_ORDER = ("auc", "mrr", "precision@9", "ndcg@9", "precision@20", "recall@20", "ndcg@20", "recall@100",
+                "ndcg@100", "ild@9", "novelty@9", "coverage@9")
 
 
 def metrics_text(m: dict) -> list[str]:
     split = m.get("split", {})
+    if m.get("evaluated") is False:
+        return [f"  {m.get('model', '?')}: fitted, not evaluated (the graph has no ratings); "
+                "recommend with `artkg recommend RUN --rate W1=5 W2=3 …`"]
     shown = "  ".join(f"{k} {m[k]:.4f}" for k in METRIC_ORDER if isinstance(m.get(k), float))
     return [f"  {m.get('model', '?'):<14} {shown}",
             f"  test users {split.get('test_users', '?')}, mean candidates {split.get('mean_candidates', 0):.0f}, "

@@ -262,6 +262,22 @@ class EarlyFusion(ProfileEngine):
         self.report = {"joint": space.info, **self._gap(space)}
         return items
 
+    def write_extras(self, folder) -> None:
+        """The run directory's ``modality_gap.png``: both modalities of the joint space on one t-SNE map."""
+        from pathlib import Path
+
+        from artkg.models.recsys.gap import gap_map
+
+        if self.image_joint is None:
+            return
+        both = (np.abs(self.image_joint).sum(1) > 0) & (np.abs(self.text_joint).sum(1) > 0)
+        if both.sum() < 10:
+            return
+        gap = self.report.get("modality_gap", {})
+        title = (f"early_fusion ({self.space}{', ' + self.gap if self.space == 'learned' else ''}), "
+                 f"separability {gap.get('linear_separability', float('nan')):.2f}\n")
+        gap_map(self.image_joint[both], self.text_joint[both], Path(folder) / "modality_gap.png", title=title)
+
     def _gap(self, space) -> dict:
         from artkg.models.recsys.gap import modality_gap
 

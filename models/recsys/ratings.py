@@ -156,6 +156,8 @@ def evaluate_rated(model, split: RatedSplit, ks=(9, 20), progress: bool = False,
 
     per_user, lists = [], []
     kmax = max(ks)
+    if not split.cases:
+        return ({"evaluated": False}, []) if return_lists else {"evaluated": False}
     for case in tqdm(split.cases, desc="evaluate", disable=not progress, leave=False):
         candidates, relevant = case.arrays()
         extra = {"ratings": case.ratings} if getattr(model, "uses_ratings", False) else {}

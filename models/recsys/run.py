@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from artkg.kg.errors import InputError
-from artkg.models.recsys.base import Recommender
+from artkg.models.recsys.base import Recommender, TrainData
 from artkg.models.recsys.config import RecConfig
 from artkg.models.recsys.protocol import Split, TimeOrderedSplit, item_context
 
@@ -74,8 +74,16 @@ def make_split(kg, config: RecConfig, features: np.ndarray | None, content: dict
     """The time-ordered split of purchases, or for ``kind="rated"`` the held-out-ratings split."""
     context, sizes = item_context(kg)
     if config.kind == "rated":
-        from artkg.models.recsys.ratings import RatingSplit
+        from artkg.models.recsys.ratings import RatedSplit, RatingSplit
 
+        it = kg.interactions.of_kind("rated")
+        if not np.isfinite(it.rating).any():  # a collection nobody rated yet: fit for --rate, evaluate nothing
+            log.warning("%s has no ratings: the engine is fitted for `artkg recommend RUN --rate …` but not evaluated",
+                        kg.root)
+            empty = np.zeros(0, dtype=np.int64)
+            return RatedSplit(TrainData(n_users=it.n_users, n_items=it.n_items, user=empty, item=empty,
+                                        time=np.zeros(0), basket=empty, features=features, context=context,
+                                        context_sizes=sizes, seed=config.seed, **(content or {})))
         method = RatingSplit(profile_fraction=config.profile_fraction, relevant_min=config.relevant_min)
         return method.split(kg.interactions, features=features, context=context, context_sizes=sizes,
                             seed=config.seed, **(content or {}))
@@ -163,6 +171,8 @@ def _write(out: Path, kg, config: RecConfig, model: Recommender, metrics: dict, 
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(staging / WEIGHTS), metadata={"artkg": "recommender"})
         write_json(staging / METRICS, metrics)
+        if hasattr(model, "write_extras"):  # e.g. early fusion's modality_gap.png
+            model.write_extras(staging)
         write_json(staging / SPLIT, {"cutoff": split.cutoff, "test_users": [kg.iris["user"][c.user] for c in split.cases]})
         write_json(staging / CONFIG, {
             "artkg_version": __version__, "format_version": FORMAT_VERSION, "task": TASK, "model": config.model, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

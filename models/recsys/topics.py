@@ -5,7 +5,8 @@ model of the paintings' descriptions. Here the documents are the graph's metadat
 (:func:`artkg.kg.documents.artwork_documents`), the model is scikit-learn's
 :class:`~sklearn.decomposition.LatentDirichletAllocation` (batch variational Bayes, seeded: the same
 documents give the same topics) over a bag of words (English stop words out, words of 3+ letters,
-in at least ``min_df`` documents and at most ``max_df`` of them).
+in at least ``min_df`` documents and at most ``max_df`` of them; the documents' headings —
+"Depicts", "Genre", "Movement", "Style", "Material" — are stop words too).
 
 The number of topics is the candidate with the highest **topic coherence** — the mean NPMI of the
 top ``coherence_top`` words of each topic, pairs counted by co-occurrence in the same document of the
@@ -84,12 +85,18 @@ def vectorize(documents: Sequence[str], min_df: int | float = 2, max_df: float =
     """``(counts, vocabulary)``: the bag-of-words matrix LDA and the coherence read."""
     from sklearn.feature_extraction.text import CountVectorizer
 
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from artkg.kg.documents import FIELDS
+
     docs = list(documents)
     if not any(d.strip() for d in docs):
         raise InputError("no artwork has any text to fit topics on",
                          "the graph needs titles, subjects, genres, materials or descriptions of artworks")
     min_df = min_df if len(docs) >= 20 else 1  # a toy collection keeps every word
-    vec = CountVectorizer(stop_words="english", token_pattern=TOKEN_PATTERN, lowercase=True, min_df=min_df,
+    # The documents' own headings ("Depicts:", "Material:" …) are not words of the paintings.
+    stop = sorted(ENGLISH_STOP_WORDS | {heading.lower() for _, heading in FIELDS})
+    vec = CountVectorizer(stop_words=stop, token_pattern=TOKEN_PATTERN, lowercase=True, min_df=min_df,
                           max_df=max_df if len(docs) >= 20 else 1.0)
     try:
         counts = vec.fit_transform(docs)
