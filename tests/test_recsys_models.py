@@ -278,7 +278,11 @@ def test_bad_input(fitted):
 
 def test_registry():
     assert recommender_names() == sorted(["random", "popularity", "bpr_mf", "vbpr", "visrank", "curatornet",
-                                          "curatornet_kg"])
+                                          "curatornet_kg", "image_similarity", "lda_topics", "text_similarity",
+                                          "late_fusion", "early_fusion"])
+    from artkg.models.recsys.config import RECOMMENDERS
+
+    assert sorted(RECOMMENDERS) == recommender_names()  # the CLI's list (no torch import) is the registry's
     for name in recommender_names():
         assert build_recommender(name).kind == name
     assert recommender_resolver.lookup(None) is CuratorNet
