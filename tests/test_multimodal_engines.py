@@ -223,3 +223,29 @@ def test_a_text_engine_on_a_graph_without_artwork_text_features(rated_world, tmp
     assert r.returncode != 0 and "needs artwork text features" in r.stderr and "--artwork-text" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "run" / "config.json").exists()
+
+
+def test_early_fusion_over_a_hub_joint_feature_set(rated_world, tmp_path):
+    """open_clip's path (tiny random config: no weights load offline) → joint features → early_fusion
+    with space=joint_features → a run with its modality gap, evaluated and reloaded."""
+    import shutil
+
+    from test_joint_encoders import TINY_OPEN_CLIP
+
+    from artkg.models.joint_features import extract_joint_features
+    from artkg.models.recsys.config import RecConfig
+    from artkg.models.recsys.run import evaluate_recommender_run, train_recommender
+
+    world = Path(shutil.copytree(rated_world, tmp_path / "world"))
+    extract_joint_features(world, "open_clip_joint", {"model_kwargs": TINY_OPEN_CLIP}, batch_size=128, device="cpu",
+                           progress=False)
+    res = train_recommender(world, RecConfig(model="early_fusion", model_kwargs={"space": "joint_features"}),
+                            out=tmp_path / "run")
+    assert res.metrics["split"]["test_users"] > 0 and 0 <= res.metrics["precision@9"] <= 1
+    assert set(res.metrics["report"]["modality_gap"]) >= {"centroid_distance", "linear_separability"}
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["joint"].startswith("open_clip")
+    assert (tmp_path / "run" / "modality_gap.png").stat().st_size > 1000
+    assert evaluate_recommender_run(tmp_path / "run")["matches_saved"]
+    # Without a joint feature set: one line naming the command that makes one.
+    with pytest.raises(InputError, match="--joint-encoder"):
+        train_recommender(rated_world, RecConfig(model="early_fusion", model_kwargs={"space": "joint_features"}))
