@@ -249,3 +249,22 @@ def test_early_fusion_over_a_hub_joint_feature_set(rated_world, tmp_path):
     # Without a joint feature set: one line naming the command that makes one.
     with pytest.raises(InputError, match="--joint-encoder"):
         train_recommender(rated_world, RecConfig(model="early_fusion", model_kwargs={"space": "joint_features"}))
+
+
+def test_experiment_with_the_ratings_split(rated_world):
+    from artkg.models.recsys.experiment import Experiment
+    from artkg.models.recsys.ratings import RatingSplit
+    from artkg.models.recsys.run import run_evaluate
+
+    exp = Experiment(RatingSplit(), ["random", "image_similarity", ("late_fusion", {"text": "text_similarity"})],
+                     ["precision@9", "ndcg@20", "ild@9", "user_rbo@9"])
+    split = exp.split(rated_world)
+    table = exp.run(rated_world, split)
+    assert set(table) == {"_split", "random", "image_similarity", "late_fusion"}
+    # Every engine saw the same split: rerunning one alone on it gives its row exactly.
+    from artkg.models.recsys.zoo import build_recommender
+
+    again = run_evaluate(build_recommender("image_similarity").fit(split.train), split, [9, 20])
+    assert again["precision@9"] == table["image_similarity"]["precision@9"]
+    with pytest.raises(InputError, match="unknown metric"):
+        Experiment(RatingSplit(), ["random"], ["diversity"])

@@ -1,5 +1,10 @@
 """Cornac-style experiments: ``Experiment(eval_method, models, metrics).run(graph)``.
 
+``eval_method`` is the time-ordered split of purchases (:class:`TimeOrderedSplit`) or the
+held-out-ratings split of the multimodal engines
+(:class:`~artkg.models.recsys.ratings.RatingSplit`: ``Experiment(RatingSplit(), ["image_similarity",
+"late_fusion", "early_fusion"], ["precision@9", "ndcg@9", "ild@9"])``).
+
 Every model is fitted on the same split's training interactions and scored on the same test
 baskets, so the rows of the table differ only in the model::
 
@@ -74,12 +79,27 @@ class Experiment:
             if self.features:
                 raise
         context, sizes = item_context(kg)
+        content = {}
+        if type(self.eval_method).__name__ == "RatingSplit":  # the multimodal engines read texts too
+            content = self._content(kg)
         return self.eval_method.split(kg.interactions, features=features, context=context, context_sizes=sizes,
-                                      seed=self.seed)
+                                      seed=self.seed, **content)
+
+    def _content(self, kg) -> dict:
+        """Documents, image mask and artwork text features (when the graph has them) for every model."""
+        from types import SimpleNamespace
+
+        from artkg.models.recsys.config import RecConfig
+        from artkg.models.recsys.inputs import content_inputs
+
+        needs_text = any(getattr(m, "needs_text_features", False) for _, m in self._instances())
+        probe = SimpleNamespace(needs_documents=False, needs_text_features=needs_text, needs_joint=False)
+        config = RecConfig(model="experiment", kind="rated", features=self.features)
+        return content_inputs(kg, config, probe)[0]
 
     def run(self, graph: str | Path, split: Split | None = None) -> dict:
         """``{label: {metric: value, …, "fit_seconds": s}}`` plus ``"_split"`` (its summary)."""
-        from artkg.models.recsys.run import evaluate
+        from artkg.models.recsys.run import evaluate, run_evaluate
 
         split = split or self.split(graph)
         ks = sorted({int(m.split("@")[1]) for m in self.metrics if _is_at_k(m)}) or [20]
@@ -88,7 +108,12 @@ class Experiment:
             t0 = time.perf_counter()
             model.fit(split.train, progress=self.progress)
             fit_s = time.perf_counter() - t0
-            scores = evaluate(model, split, ks)
+            scores = run_evaluate(model, split, ks)
+            missing = [m for m in self.metrics if m not in scores]
+            if missing:
+                raise InputError(f"{', '.join(missing)} is not measured by {type(split).__name__}'s evaluation",
+                                 "beyond-accuracy metrics (ild, novelty, serendipity, coverage, user_iou, user_rbo)"
+                                 " come with RatingSplit")
             table[label] = {**{m: scores[m] for m in self.metrics}, "fit_seconds": round(fit_s, 2)}
             if self.visitor:
                 cold = evaluate(model, split, ks, visitor=self.visitor)
@@ -99,7 +124,8 @@ class Experiment:
 
 def _is_at_k(name: str) -> bool:
     head, _, k = name.partition("@")
-    return head in ("precision", "recall", "ndcg") and k.isdigit() and int(k) > 0
+    return head in ("precision", "recall", "ndcg", "ild", "novelty", "serendipity", "coverage", "user_iou",
+                    "user_rbo") and k.isdigit() and int(k) > 0
 
 
 def markdown(tables: list[dict], metrics: list[str]) -> str:
