@@ -162,3 +162,11 @@ def _make(resolver: ClassResolver, what: str, name_or_instance, kwargs: dict | N
 
         kwargs = check_call_kwargs(cls, kwargs, f"the {what} options")
     return resolver.make(name_or_instance, kwargs)
+
+
+def open_clip_cache_key(kind: str, arch: str, pretrained, model_kwargs: dict, cfg: dict) -> str:
+    """The cache key of an open_clip image tower (or joint model) with its preprocessing ``cfg``."""
+    extra = f":cfg={_json_key(model_kwargs)}" if model_kwargs else ""
+    return (f"{kind}:{arch}:weights={_weights_key(pretrained)}{extra}:"
+            f"size={_json_key(cfg['size'])}:resize={cfg.get('resize_mode')}:{cfg.get('interpolation')}:"
+            f"mean={_json_key(cfg['mean'])}:std={_json_key(cfg['std'])}")

@@ -13,8 +13,8 @@ import torch
 from class_resolver import ClassResolver
 
 from artkg.kg.errors import InputError
-from artkg.models.encoders import (_config_key, _hf_config, _hf_model, _json_key, _KindResolver, _make,
-                                   _open_clip_model, _weights_key, file_fingerprint, seeded)
+from artkg.models.encoders import (_config_key, _hf_config, _hf_model, _KindResolver, _make,
+                                   _open_clip_model, file_fingerprint, seeded)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -226,11 +226,9 @@ class OpenClipImageEncoder(ImageEncoder):
         self.eval()
 
     def cache_key(self) -> str:
-        cfg = self._preprocess_cfg
-        extra = f":cfg={_json_key(self.model_kwargs)}" if self.model_kwargs else ""
-        return (f"{self.kind}:{self.arch}:weights={_weights_key(self.pretrained)}{extra}:"
-                f"size={_json_key(cfg['size'])}:resize={cfg.get('resize_mode')}:{cfg.get('interpolation')}:"
-                f"mean={_json_key(cfg['mean'])}:std={_json_key(cfg['std'])}")
+        from artkg.models.encoders import open_clip_cache_key
+
+        return open_clip_cache_key(self.kind, self.arch, self.pretrained, self.model_kwargs, self._preprocess_cfg)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.visual(images)

@@ -24,8 +24,8 @@ import torch
 from class_resolver import ClassResolver
 
 from artkg.kg.errors import InputError
-from artkg.models.encoders import (_config_key, _hf_config, _hf_model, _json_key, _KindResolver, _make,
-                                   _open_clip_model, _weights_key)
+from artkg.models.encoders import (_config_key, _hf_config, _hf_model, _KindResolver, _make,
+                                   _open_clip_model)
 from artkg.models.encoders_image import CLIP_MEAN, CLIP_STD, _preprocessing_key, full_float32, image_transform
 
 
@@ -118,11 +118,9 @@ class OpenClipJointEncoder(JointEncoder):
         self.eval()
 
     def cache_key(self) -> str:
-        cfg = self._preprocess_cfg
-        extra = f":cfg={_json_key(self.model_kwargs)}" if self.model_kwargs else ""
-        return (f"{self.kind}:{self.arch}:weights={_weights_key(self.pretrained)}{extra}:"
-                f"size={_json_key(cfg['size'])}:resize={cfg.get('resize_mode')}:{cfg.get('interpolation')}:"
-                f"mean={_json_key(cfg['mean'])}:std={_json_key(cfg['std'])}")
+        from artkg.models.encoders import open_clip_cache_key
+
+        return open_clip_cache_key(self.kind, self.arch, self.pretrained, self.model_kwargs, self._preprocess_cfg)
 
     def embed(self, images: torch.Tensor, texts: list[str]) -> dict[str, torch.Tensor]:
         return {"image": self.model.encode_image(images),

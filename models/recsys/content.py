@@ -106,38 +106,41 @@ class ProfileEngine(Recommender):
         self.items = state["items"].numpy().astype(np.float32)
 
 
-class ImageSimilarity(ProfileEngine):
+class _FeatureSimilarity(ProfileEngine):
+    """Cosine of a feature set of the graph (centred by default)."""
+
+    def __init__(self, center: bool = True):
+        super().__init__()
+        self.center = bool(center)
+
+    def inputs(self, train: TrainData) -> tuple[np.ndarray, np.ndarray | None]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def represent(self, train, progress=False):
+        return unit_rows(*self.inputs(train), center=self.center)
+
+    def spec(self) -> dict:
+        return {"center": self.center}
+
+
+class ImageSimilarity(_FeatureSimilarity):
     """Cosine of the graph's image features (centred)."""
 
     kind = "image_similarity"
     needs_features = True
 
-    def __init__(self, center: bool = True):
-        super().__init__()
-        self.center = bool(center)
-
-    def represent(self, train, progress=False):
-        return unit_rows(train.features, train.feature_mask, self.center)
-
-    def spec(self) -> dict:
-        return {"center": self.center}
+    def inputs(self, train):
+        return train.features, train.feature_mask
 
 
-class TextSimilarity(ProfileEngine):
+class TextSimilarity(_FeatureSimilarity):
     """Cosine of the artworks' text features (MiniLM sentence embeddings of their documents)."""
 
     kind = "text_similarity"
     needs_text_features = True
 
-    def __init__(self, center: bool = True):
-        super().__init__()
-        self.center = bool(center)
-
-    def represent(self, train, progress=False):
-        return unit_rows(train.text_features, train.text_mask, self.center)
-
-    def spec(self) -> dict:
-        return {"center": self.center}
+    def inputs(self, train):
+        return train.text_features, train.text_mask
 
 
 class LdaTopics(ProfileEngine):

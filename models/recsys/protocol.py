@@ -89,7 +89,6 @@ class TimeOrderedSplit:
 
     def split(self, interactions, features: np.ndarray | None = None, context: dict | None = None,
               context_sizes: dict | None = None, seed: int = 0) -> Split:
-        from artkg.kg.interactions import KIND_CODE
 
         if not 0.0 <= self.cutoff_quantile < 1.0:
             raise InputError(f"cutoff_quantile must be in [0, 1) (got {self.cutoff_quantile})",
