@@ -34,6 +34,11 @@ ENGINES = [
     ("late fusion MiniLM+image, total", "late_fusion", {"text": "text_similarity", "mode": "total"}),
     ("early fusion, learned, entangled", "early_fusion", {"gap": "entangled"}),
     ("early fusion, learned, separated", "early_fusion", {"gap": "separated"}),
+    # The gap presets change three things at once; one knob at a time:
+    ("  separated + centring", "early_fusion", {"gap": "separated", "center": True}),
+    ("  separated + temperature 0.1", "early_fusion", {"gap": "separated", "temperature": 0.1}),
+    ("  separated + shared head", "early_fusion", {"gap": "separated", "shared_head": True}),
+    ("  entangled − centring", "early_fusion", {"gap": "entangled", "center": False}),
 ]
 SHOWN = ["precision@9", "recall@9", "ndcg@9", "precision@20", "recall@20", "ndcg@20", "auc",
          "ild@9", "novelty@9", "serendipity@9", "coverage@9", "user_iou@9", "user_rbo@9"]
@@ -85,7 +90,7 @@ def run_seed(graph_dir: Path, seed: int, engines) -> dict:
         rows[label], lists[label] = metrics, [x[:9] for x in top]
         print(f"  seed {seed} {label:<40} P@9 {metrics['precision@9']:.4f}  nDCG@20 {metrics['ndcg@20']:.4f}  "
               f"({metrics['seconds']} s)", file=sys.stderr)
-    labels = [e[0] for e in engines]
+    labels = [e[0] for e in engines if not e[0].startswith(" ")]  # ablation rows: no between-engine pairs
     between = {f"{a} | {b}": {"iou@9": B.between(lists[a], lists[b], B.iou), "rbo@9": B.between(lists[a], lists[b], B.rbo)}
                for i, a in enumerate(labels) for b in labels[i + 1:]}
     return {"rows": rows, "between": between, "split": split.summary(),
