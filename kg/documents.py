@@ -9,9 +9,12 @@ tower of a joint image–text model):
 
 Fields, in this order and only when the graph has them: the title (the artwork's label), what it
 depicts (``depicts``), genre, movement, style, material (``made_of``) and the description. The
-creator is left out on purpose: it says who made a painting, not what it shows or is about, and
-would let a text model match works by artist name alone. An artwork with none of these has an empty
-document (:func:`has_text` tells which do).
+creator is not a field: it says who made a painting, not what it shows or is about. Descriptions
+often name it all the same — Wikidata's ("painting by Vincent van Gogh") and the offline world's
+("synthetic painting by Konrad Wesquinaux (1323)") — so a text model can still match works by
+artist, and since an artist's works share a style, reach part of what paintings *show* that way
+(measured in the README's multimodal section). An artwork with none of these has an empty document
+(:func:`has_text` tells which do).
 """
 from __future__ import annotations
 

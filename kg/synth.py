@@ -226,6 +226,7 @@ def _add_raters(world: _World, triples: _Triples, n_raters: int, taste: str) -> 
         "ratings": int(len(ev_user)),
         "raters": [{"iri": raters[r], "label": f"Rater R{r:05d}", "show_weight": t["show_weight"],
                     "visual_centre_artwork": works[t["visual_centre_artwork"]],
+                    "visual_centre": [round(x, 6) for x in t["visual_centre"]],
                     "favourite_subjects": t["favourite_subjects"]} for r, t in enumerate(planted["tastes"])],
     }
 

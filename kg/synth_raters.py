@@ -140,8 +140,9 @@ def plant_raters(world, n_raters: int, taste: str = "both", ratings_per_rater: i
     else:
         user, work, rating, time = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     order = np.lexsort((work, user, time))
-    tastes = [{"show_weight": round(float(show_weight[r]), 4),
+    tastes = [{"show_weight": float(show_weight[r]),
                "visual_centre_artwork": int(centre_work[r]),
+               "visual_centre": [float(x) for x in centres[r]],
                "favourite_subjects": [vocab[j] for j in favourites[r]]} for r in range(n_raters)]
     return {"events": (user[order].astype(np.int64), work[order].astype(np.int64),
                        time[order].astype(np.float64), rating[order].astype(np.int64)),
