@@ -51,16 +51,12 @@ def top_k(model, user: int, profile: np.ndarray, candidates: np.ndarray, k: int,
 
 
 def best_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` highest scores, best first, ties by position — exactly what a full stable
-    sort gives, at the cost of a partition (O(n)) and a sort of ``k``."""
-    k = min(k, len(scores))
-    if k == 0:
-        return np.zeros(0, dtype=np.int64)
-    kth = np.partition(scores, len(scores) - k)[len(scores) - k]  # the k-th highest score
-    above = np.flatnonzero(scores > kth)
-    tied = np.flatnonzero(scores == kth)[:k - len(above)]
-    chosen = np.concatenate([above, tied])
-    return chosen[np.lexsort((chosen, -scores[chosen]))]
+    """Positions of the ``k`` highest scores, best first, ties by position, NaN last — exactly what a
+    full stable sort gives, at the cost of a partition (O(n)) and a sort of ``k``
+    (:func:`artkg.models.recsys.fusion.top_positions`)."""
+    from artkg.models.recsys.fusion import top_positions
+
+    return top_positions(scores, k)
 
 
 def inventory(graph, at: float | None = None, kind: str = "purchased") -> np.ndarray:
