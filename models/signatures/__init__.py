@@ -1,0 +1,16 @@
+"""Visual signatures: fine-tuning an image backbone on known visual connections between artworks,
+then clustering the signatures with an expert in the loop (Replica; Schaerf's semi-supervised
+clustering of visual signatures).
+
+Pure, tested foundations, one module each (heavy imports stay inside the functions):
+
+- :mod:`~artkg.models.signatures.loss` — per-sample ``l2_normalise``, ``signature_pool`` (mean pooling
+  of a feature map or tokens) and the ``compound_hinge`` loss with the anchor swap;
+- :mod:`~artkg.models.signatures.split` — ``component_split``: train/val/test by connected component
+  of the positive links, so no connection crosses parts; ``held_out_pairs``;
+- :mod:`~artkg.models.signatures.mining` — ``hard_negatives``: a negative among each anchor's nearest
+  unconnected works, in chunks;
+- :mod:`~artkg.models.signatures.clusters` — ``cluster`` (OPTICS, DBSCAN, HDBSCAN, k-means or any
+  estimator), ``family_scores`` (per-family recall and precision) and ``retrieval_scores``
+  (ranks, mAP, recall@k of held-out connections).
+"""

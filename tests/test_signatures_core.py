@@ -1,0 +1,285 @@
+"""Visual signatures: loss, component split, hard-negative mining, clusters and their scores.
+
+Expected values are worked out by hand in the comments (angles on the unit circle: d = 1 − cos).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from artkg.kg.errors import InputError
+from artkg.models.signatures.clusters import cluster, family_scores, retrieval_scores
+from artkg.models.signatures.loss import compound_hinge, l2_normalise, signature_pool
+from artkg.models.signatures.mining import hard_negatives
+from artkg.models.signatures.split import component_split, components, held_out_pairs
+
+
+def circle(*angles):
+    return np.array([[math.cos(t), math.sin(t)] for t in angles])
+
+
+def t(x):
+    return torch.tensor(np.asarray(x), dtype=torch.float64)
+
+
+# ----------------------------------------------------------------------------------------- loss
+def test_l2_normalise_is_per_sample():
+    x = np.array([[3.0, 4.0], [0.0, 0.5], [0.0, 0.0]])
+    out = l2_normalise(x)
+    # each row on its own: (3, 4)/5 and (0, 0.5)/0.5; dividing by the batch norm would give other rows
+    np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_allclose(l2_normalise(t(x)).numpy(), out)
+
+
+def test_signature_pool_maps_and_tokens():
+    fm = np.zeros((2, 3, 2, 2))
+    fm[0] = np.arange(1, 4)[:, None, None]          # channel c constant c + 1 -> mean (1, 2, 3)
+    fm[1, 0, 0, 0] = 8.0                            # one cell of four -> mean (2, 0, 0)
+    out = signature_pool(t(fm)).numpy()
+    np.testing.assert_allclose(out, [np.array([1, 2, 3]) / math.sqrt(14), [1, 0, 0]])
+    np.testing.assert_allclose(signature_pool(fm), out)
+    tokens = t([[[1.0, 0.0], [0.0, 1.0]]])          # mean (0.5, 0.5) -> (1, 1)/sqrt 2
+    np.testing.assert_allclose(signature_pool(tokens).numpy(), [[2 ** -0.5, 2 ** -0.5]])
+    with pytest.raises(InputError):
+        signature_pool(torch.zeros(2, 3, 4, 5, 6))
+
+
+def _hand_cases():
+    # 1. swap: A at 0, B at 0.4, C at 0.7 -> d(B,C) = 1-cos .3 < d(A,C) = 1-cos .7 (both larger than d(A,B)).
+    swap = circle(0.0, 0.4, 0.7)
+    swap_loss = 0.01 + (1 - math.cos(0.4)) - (1 - math.cos(0.3))
+    no_swap = max(0.0, 0.01 + (1 - math.cos(0.4)) - (1 - math.cos(0.7)))
+    assert no_swap == 0.0 and swap_loss > 0.02      # the anchor swap is what makes this case count
+    # 2. only the second margin: B at 0.5 (d = .1224 > .1), C opposite A (far from both)
+    second = circle(0.0, 0.5, math.pi)
+    second_loss = (1 - math.cos(0.5)) - 0.1
+    # 3. zero loss: A = B, C orthogonal (0.01 + 0 - 1 < 0 and 0 - 0.1 < 0)
+    zero = circle(0.0, 0.0, math.pi / 2)
+    return np.stack([swap, second, zero]), np.array([swap_loss, second_loss, 0.0])
+
+
+def test_compound_hinge_hand_cases():
+    cases, expected = _hand_cases()
+    a, b, c = (t(cases[:, i]) for i in range(3))
+    np.testing.assert_allclose(compound_hinge(a, b, c, reduction="none").numpy(), expected, atol=1e-12)
+    assert float(compound_hinge(a, b, c)) == pytest.approx(expected.mean(), abs=1e-12)
+    assert float(compound_hinge(a, b, c, reduction="sum")) == pytest.approx(expected.sum(), abs=1e-12)
+
+
+def test_compound_hinge_ignores_each_samples_scale():
+    cases, expected = _hand_cases()
+    scale = t([[7.0], [0.01], [300.0]])              # a batch-wide norm would mix these up
+    a, b, c = (t(cases[:, i]) * scale for i in range(3))
+    np.testing.assert_allclose(compound_hinge(a, b * 3, c * 0.2, reduction="none").numpy(), expected, atol=1e-12)
+
+
+def test_compound_hinge_gradients_finite():
+    g = torch.Generator().manual_seed(0)
+    a, b, c = (torch.randn(16, 32, generator=g, dtype=torch.float64) for _ in range(3))
+    a[0] = 0.0                                       # a zero signature must not give NaN
+    a.requires_grad_(True), b.requires_grad_(True), c.requires_grad_(True)
+    loss = compound_hinge(a, b, c, margin=0.5, margin2=0.0)
+    loss.backward()
+    for x in (a, b, c):
+        assert torch.isfinite(x.grad).all()
+    assert b.grad.abs().sum() > 0
+    with pytest.raises(InputError):
+        compound_hinge(a, b[:3], c)
+
+
+# ----------------------------------------------------------------------------------------- split
+def _random_pairs(n, p, seed):
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, n, size=(p, 2))
+    return pairs[pairs[:, 0] != pairs[:, 1]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_component_split_no_component_crosses(seed):
+    n = 600
+    pairs = _random_pairs(n, 250, seed)
+    split = component_split(n, pairs, seed=seed)
+    part = np.full(n, -1)
+    for k, name in enumerate(("train", "val", "test")):
+        assert np.all(part[split[name]] == -1)       # disjoint
+        part[split[name]] = k
+    assert np.all(part >= 0)                         # every item, linked or not, is assigned
+    assert np.all(part[pairs[:, 0]] == part[pairs[:, 1]])
+    comp = components(n, pairs)
+    for c in np.unique(comp):
+        assert len(np.unique(part[comp == c])) == 1
+    held = held_out_pairs(pairs, split)
+    assert sum(len(v) for v in held.values()) == len(pairs)
+
+
+def test_component_split_deterministic_and_seeded():
+    pairs = _random_pairs(400, 150, 3)
+    a, b = component_split(400, pairs, seed=5), component_split(400, pairs, seed=5)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    others = [component_split(400, pairs, seed=s)["test"] for s in range(6, 10)]
+    assert any(not np.array_equal(a["test"], o) for o in others)
+
+
+@pytest.mark.parametrize("fractions", [(0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.5, 0.5, 0.0)])
+def test_component_split_fractions_roughly_met(fractions):
+    n = 3000
+    for seed in range(3):
+        pairs = _random_pairs(n, 900, 10 + seed)     # many small components, plenty of singletons
+        split = component_split(n, pairs, fractions, seed=seed)
+        largest = np.bincount(components(n, pairs)).max()
+        for name, f in zip(("train", "val", "test"), fractions):
+            assert abs(len(split[name]) - f * n) <= largest
+        assert len(split["test"]) > 0 or fractions[2] == 0
+
+
+def test_component_split_big_component_and_hand_case():
+    # a chain 0-1-2-3-4-5 (6 of 10 items) cannot go to val or test (targets 1 each): it goes to train
+    pairs = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]])
+    split = component_split(10, pairs, seed=0)
+    assert set(range(6)) <= set(split["train"].tolist())
+    assert [len(split[k]) for k in ("train", "val", "test")] == [8, 1, 1]
+    sub = held_out_pairs(np.array([[0, 1], [6, 7], [7, 8]]), np.array([6, 7, 9]))
+    np.testing.assert_array_equal(sub, [[6, 7]])
+    with pytest.raises(InputError):
+        component_split(10, pairs, (0.5, 0.2, 0.2))
+    with pytest.raises(InputError):
+        component_split(5, pairs)
+
+
+# ----------------------------------------------------------------------------------------- mining
+def test_hard_negatives_hand_case():
+    x = circle(0.0, 0.1, 0.2, 0.3, 1.5, 3.0)
+    # anchor 0: nearest is 1 (a positive), then 2
+    assert hard_negatives(x, np.array([[0, 1]]), k=1, anchors=[0])[0] == 2
+    # with 0, 1, 2 in one component, the nearest allowed is 3
+    comp = np.array([0, 0, 0, 1, 2, 3])
+    assert hard_negatives(x, np.array([[0, 1]]), k=1, anchors=[0], components=comp)[0] == 3
+    # k = 2 draws among {2, 3}, both seen over seeds, never anything else
+    drawn = {int(hard_negatives(x, {0: [1]}, k=2, rng=s, anchors=[0])[0]) for s in range(40)}
+    assert drawn == {2, 3}
+    # everything excluded -> -1
+    np.testing.assert_array_equal(hard_negatives(circle(0.0, 1.0), np.array([[0, 1]]), k=3), [-1, -1])
+
+
+def test_hard_negatives_random_against_brute_force():
+    rng = np.random.default_rng(0)
+    n, k = 300, 5
+    x = rng.normal(size=(n, 16)).astype(np.float32)
+    pairs = _random_pairs(n, 200, 1)
+    comp = components(n, pairs)
+    neg = hard_negatives(x, pairs, k=k, rng=7, components=comp)
+    xn = l2_normalise(x)
+    sims = xn @ xn.T
+    for i in range(n):
+        allowed = comp != comp[i]
+        assert neg[i] >= 0 and allowed[neg[i]]
+        kth = np.sort(sims[i][allowed])[::-1][k - 1]
+        assert sims[i, neg[i]] >= kth - 1e-6           # among the k nearest allowed
+    # chunking and input type do not change the draw
+    np.testing.assert_array_equal(hard_negatives(x, pairs, k=k, rng=7, components=comp, chunk_size=7), neg)
+    np.testing.assert_array_equal(hard_negatives(torch.from_numpy(x), pairs, k=k, rng=7, components=comp), neg)
+
+
+def test_hard_negatives_large_collection_in_chunks():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(100_000, 8)).astype(np.float32)
+    anchors = np.arange(0, 100_000, 2_000)
+    neg = hard_negatives(x, np.array([[0, 1]]), k=10, rng=0, anchors=anchors, chunk_size=16)
+    assert neg.shape == (50,) and np.all((neg >= 0) & (neg != anchors))
+
+
+# ----------------------------------------------------------------------------------------- clusters
+def _groups(seed=0):
+    """Three tight groups (cosine distance < 0.01 inside, > 0.5 between) and one isolated work."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(8)[:3] + 0.0
+    x = np.concatenate([c + 0.02 * rng.normal(size=(5, 8)) for c in centres] + [np.eye(8)[[7]]])
+    truth = np.repeat([0, 1, 2, -1], [5, 5, 5, 1])
+    return x, truth
+
+
+@pytest.mark.parametrize("method", ["optics", "OPTICS", "dbscan"])
+def test_cluster_density_methods(method):
+    x, truth = _groups()
+    labels = cluster(x, method)
+    for g in range(3):
+        assert len(set(labels[truth == g])) == 1 and labels[truth == g][0] >= 0
+    assert len(set(labels[:15])) == 3 and labels[-1] == -1
+
+
+def test_cluster_hdbscan_pure():
+    # HDBSCAN with min_cluster_size 2 may split a tight group, but never mixes two groups
+    x, truth = _groups()
+    labels = cluster(x, "hdbscan")
+    assert (labels >= 0).sum() >= 10
+    for lab in set(labels.tolist()) - {-1}:
+        assert len(set(truth[labels == lab])) == 1
+
+
+@pytest.mark.filterwarnings("ignore:All reachability values are inf")
+def test_cluster_optics_default_cuts_at_cosine_013():
+    # two works at cosine distance 0.12 form a cluster; at 0.14 both are noise
+    near, far = math.acos(1 - 0.12), math.acos(1 - 0.14)
+    assert list(cluster(circle(0.0, near))) == [0, 0]
+    assert list(cluster(circle(0.0, far))) == [-1, -1]
+
+
+def test_cluster_kmeans_objects_and_errors():
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import adjusted_rand_score
+
+    x, truth = _groups()
+    x, truth = x[:15], truth[:15]
+    assert adjusted_rand_score(truth, cluster(x, "kmeans", n_clusters=3)) == 1.0
+    assert adjusted_rand_score(truth, cluster(x, AgglomerativeClustering(n_clusters=3))) == 1.0
+    assert adjusted_rand_score(truth, cluster(x, AgglomerativeClustering, n_clusters=3)) == 1.0
+    with pytest.raises(InputError, match="optics"):
+        cluster(x, "spectral-ish")
+    with pytest.raises(InputError):
+        cluster(x, "kmeans")
+    with pytest.raises(InputError):
+        cluster(x, AgglomerativeClustering(), n_clusters=3)
+
+
+def test_family_scores_hand_case():
+    labels = np.array([0, 0, 0, 1, 1, -1, -1, 2, 2, 2, 2, 2])   # cluster sizes: 0 -> 3, 1 -> 2, 2 -> 5
+    families = [[0, 1, 2],        # whole cluster 0: recall 1, precision 2/2
+                [3, 4, 5, 6],     # 2 in cluster 1, 2 noise: recall 2/4, precision 1/1
+                [5, 6],           # all noise: 0, 0
+                [7, 8],           # 2 of cluster 2 (size 5): recall 1, precision 1/4
+                [0, 3, 7, 7],     # one in each cluster (duplicate 7 ignored): recall 1/3, precision 0
+                [0, 1, 9, 10, 11]]  # 2 in cluster 0, 3 in cluster 2: recall 3/5, precision 2/4
+    s = family_scores(labels, families)
+    np.testing.assert_allclose(s["recall"], [1, 0.5, 0, 1, 1 / 3, 0.6])
+    np.testing.assert_allclose(s["precision"], [1, 1, 0, 0.25, 0, 0.5])
+    np.testing.assert_array_equal(s["cluster"], [0, 1, -1, 2, 1, 2])   # tie -> smallest cluster (1)
+    np.testing.assert_array_equal(s["count"], [3, 2, 0, 2, 1, 3])
+    assert s["mean_recall"] == pytest.approx((1 + 0.5 + 0 + 1 + 1 / 3 + 0.6) / 6)
+    assert s["mean_precision"] == pytest.approx((1 + 1 + 0 + 0.25 + 0 + 0.5) / 6)
+    with pytest.raises(InputError):
+        family_scores(labels, [[3]])
+    with pytest.raises(InputError):
+        family_scores(labels, [[3, 12]])
+
+
+def test_retrieval_scores_hand_case():
+    x = circle(0.0, 0.1, 0.3, 1.0, 2.2)
+    # ranks (closest first, query excluded): 0->2: 2, 0->4: 4, 2->0: 2, 4->3: 1, 4->0: 4, 3->4: 4
+    # AP: q0 (1/2 + 2/4)/2 = .5, q2 1/2, q4 (1/1 + 2/4)/2 = .75, q3 1/4 -> mAP .5
+    s = retrieval_scores(x, [[0, 2], [0, 4], [3, 4], [2, 0]], ks=(1, 2, 4))
+    assert s["mAP"] == pytest.approx(0.5)
+    assert s["mean_rank"] == pytest.approx(17 / 6) and s["median_rank"] == 3.0
+    assert (s["recall@1"], s["recall@2"], s["recall@4"]) == pytest.approx((1 / 6, 3 / 6, 1.0))
+    assert (s["n_queries"], s["n_pairs"]) == (4, 3)
+    assert retrieval_scores(torch.from_numpy(x), [[0, 2], [0, 4], [3, 4]], ks=(1, 2, 4), chunk_size=1) == s
+
+
+def test_retrieval_scores_ties_count_against():
+    # a collapsed model (all signatures equal) ranks every target last, not first
+    s = retrieval_scores(np.ones((5, 3)), [[0, 1]], ks=(1,))
+    assert s["mean_rank"] == 4.0 and s["recall@1"] == 0.0 and s["mAP"] == pytest.approx(0.25)
+    with pytest.raises(InputError):
+        retrieval_scores(np.ones((5, 3)), [[1, 1]])
