@@ -101,5 +101,7 @@ def extend_id_map(graph, previous: dict[str, list[str]]) -> None:
         b = inverse[dst][index[1]] if dst in inverse else index[1]
         order = np.lexsort((b, a))
         graph.edges[key] = np.ascontiguousarray(np.stack([a[order], b[order]]).astype(np.int64))
+        for name, values in graph.edge_attrs.get(key, {}).items():  # stay aligned with their edges
+            graph.edge_attrs[key][name] = np.ascontiguousarray(np.asarray(values)[order])
         if key == S.INFLUENCE.key and graph.evidence:
             graph.evidence = [graph.evidence[i] for i in order.tolist()]
