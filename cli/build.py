@@ -246,5 +246,36 @@ def interactions(
                        + (f"; left out: {dropped}" if dropped else ""), err=True)
 
 
+@kgbuild_app.command(epilog="Examples:\n\n  kgbuild links world pairs.csv --source annotator:alice\n\n"
+                            "  kgbuild links paintings duplicates.csv --source manifest --json")
+@friendly_errors
+def links(
+    graph_dir: Path = typer.Argument(..., help="A graph directory built by kgbuild."),
+    files: List[Path] = typer.Argument(..., help="CSV files: a, b, kind[, source]; artworks by IRI, id, label or "
+                                                 "image path; kinds positive, similar, duplicate, negative (wrong)."),
+    source: Optional[str] = typer.Option(None, "--source", help="Who or what made the links (default: the file "
+                                                                  "name; a source column wins)."),
+    as_json: bool = JsonOption,
+    verbose: int = VerboseOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Add visual links (visual signatures) between artworks to a graph (node ids kept)."""
+    from artkg.kg.links_import import add_links
+
+    setup_logging(verbose, quiet)
+    manifest = add_links(graph_dir, list(files), source=source)
+    _finish(manifest, as_json, verbose, quiet)
+    if not quiet:
+        _file_reports(manifest["links"][-len(files):], "links")
+
+
+def _file_reports(reports: list[dict], what: str) -> None:
+    for rep in reports:
+        dropped = "; ".join(f"{v['count']} {k} (e.g. {', '.join(map(str, v['examples']))})"
+                            for k, v in rep["dropped"].items())
+        typer.echo(f"{rep['file']}: {rep['usable']:,} of {rep['rows']:,} rows added as {what}"
+                   + (f"; left out: {dropped}" if dropped else ""), err=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     kgbuild_app()

@@ -98,6 +98,13 @@ class KnowledgeGraph:
 
         return Interactions.from_graph(self)
 
+    @cached_property
+    def visual_links(self):
+        """The visual links between artworks (kind, source) as one table (:mod:`artkg.kg.links`)."""
+        from artkg.kg.links import VisualLinks
+
+        return VisualLinks.from_graph(self)
+
     def node_attr(self, node_type: str, name: str) -> torch.Tensor | None:
         """A node attribute such as ``("artwork", "year")`` (NaN where unknown), or None if absent."""
         return self._tensors.get(f"node/{node_type}/{name}")

@@ -10,6 +10,7 @@ Layout::
       processed/
         tensors.safetensors    edge indices and numeric node attributes
         nodes.json             per node type: IRIs (index order), labels, descriptions; artwork images
+        edge_strings.json      string tables of int-coded edge attributes (visual links' sources), if any
         evidence.json          one record per (artist, influenced_by, artist) edge, same order
 
 Derived parts are built in a staging folder of their own (``.staging-<pid>-<random>/``) and moved
@@ -310,6 +311,9 @@ def save_processed(graph: ProcessedGraph, out: Path) -> None:
         nodes["artwork"]["image"] = graph.images
     write_json(out / "nodes.json", nodes, indent=None)
     write_json(out / "evidence.json", named_evidence(graph), indent=None)
+    if graph.edge_strings:  # string tables of int-coded edge attributes (visual links' sources)
+        write_json(out / "edge_strings.json", {"/".join(k): v for k, v in sorted(graph.edge_strings.items())},
+                   indent=None)
 
 
 def named_evidence(graph: ProcessedGraph) -> list[dict]:

@@ -16,7 +16,7 @@ from artkg.kg.errors import InputError
 
 #: files recorded with size and hash, when present
 HASHED = ("graph.nt", "processed/tensors.safetensors", "processed/nodes.json", "processed/evidence.json",
-          "ground_truth.json", "splits.json")
+          "processed/edge_strings.json", "ground_truth.json", "splits.json")
 #: folders recorded by their number of files, when present
 COUNTED = ("images",)
 
@@ -88,6 +88,9 @@ def rebuild_command(root: Path, manifest: dict) -> str:
     if manifest.get("interactions"):  # added afterwards by `kgbuild interactions`
         files = " ".join(shlex.quote(r["file"]) for r in manifest["interactions"])
         then = f" && kgbuild interactions {out} {files}"
+    for r in manifest.get("links", []):  # added afterwards by `kgbuild links`, one file each
+        named = f" --source {shlex.quote(r['source'])}" if r.get("source") is not None else ""
+        then += f" && kgbuild links {out} {shlex.quote(r['file'])}{named}"
     if kind == "synth":
         users = f" --users {source['users']} --taste {source.get('taste', 'mixed')}" if source.get("users") else ""
         if source.get("raters"):

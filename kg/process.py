@@ -72,6 +72,8 @@ class ProcessedGraph:
     summaries: dict[str, list[str | None]] = field(default_factory=dict)
     # Per-edge attributes (interaction events: time, rating, basket), aligned with the edge columns.
     edge_attrs: dict[tuple[str, str, str], dict[str, np.ndarray]] = field(default_factory=dict)
+    # String tables of int-coded edge attributes (visual links: ``source`` → its names).
+    edge_strings: dict[tuple[str, str, str], dict[str, list[str]]] = field(default_factory=dict)
 
     def counts(self) -> dict:
         return {
@@ -133,7 +135,8 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
     cat_evidence = n_edge + len(cat_text) + len(year_preds)
     cat_type, cat_meta = cat_evidence + 1, cat_evidence + 2
     cat_interaction = cat_evidence + 3  # reified interaction events, artworks' inventory facts
-    cat_other = cat_evidence + 4
+    cat_link = cat_evidence + 4  # reified visual links
+    cat_other = cat_evidence + 5
 
     # The category of each triple, from its predicate (same tests, same order as the original loop).
     edge_k = {p: k for k, p in enumerate(edge_preds)}
@@ -155,6 +158,8 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
             pred_cat[u] = cat_meta
         elif pred in S.INTERACTION_PREDICATES:
             pred_cat[u] = cat_interaction
+        elif pred in S.LINK_PREDICATES:
+            pred_cat[u] = cat_link
         else:
             pred_cat[u] = cat_other
     row_cat = pred_cat[c.p_code]
@@ -369,6 +374,13 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
 
         edge_attrs = extract(c, rows(cat_interaction), s_gid_u, o_gid_u, index, node_type, type_index, edges,
                              node_attrs, nodes, skipped)
+    edge_strings: dict = {}
+    if len(rows(cat_link)) or S.VISUAL_LINK.key in edges:
+        from artkg.kg.links import extract as extract_links
+
+        extract_links(c, rows(cat_link), s_gid_u, o_gid_u, index, node_type, type_index, edges, edge_attrs,
+                      edge_strings, skipped)
+        edges = dict(sorted(edges.items()))
 
     # Evidence triples (statements and references), in input order.
     r = rows(cat_evidence)
@@ -395,7 +407,7 @@ def _build(c: Columns, *, source: str, languages: tuple[str, ...]) -> ProcessedG
     evidence = _evidence(influence, nodes.get("artist", []), evidence_triples, source, label_of)
     return ProcessedGraph(nodes=nodes, labels=labels, descriptions=descriptions, summaries=summaries, edges=edges,
                           node_attrs=dict(node_attrs), images=images, evidence=evidence,
-                          skipped=dict(skipped), edge_attrs=edge_attrs)
+                          skipped=dict(skipped), edge_attrs=edge_attrs, edge_strings=edge_strings)
 
 
 def _best_text(subj: np.ndarray, codes: np.ndarray, rank: np.ndarray, obj_value: list, n_ent: int) -> np.ndarray:

@@ -136,6 +136,10 @@ EDGE_SPECS: tuple[EdgeSpec, ...] = (
     EdgeSpec(N.user, "purchased", N.artwork, AKG + "purchased", "the user bought the work"),
     EdgeSpec(N.user, "liked", N.artwork, AKG + "liked", "the user liked the work"),
     EdgeSpec(N.user, "rated", N.artwork, AKG + "rated", "the user rated the work"),
+    # Visual signatures (artkg vocabulary): one edge per link, with its kind and source from the
+    # link's reified record (see LINK_* below and :mod:`artkg.kg.links`).
+    EdgeSpec(N.artwork, "visually_linked", N.artwork, AKG + "visuallyLinked",
+             "the works borrow visually from each other (kind and source on the link record)"),
 )
 del N
 
@@ -156,6 +160,18 @@ INTERACTION_TIME, INTERACTION_RATING, INTERACTION_BASKET = AKG + "time", AKG + "
 AVAILABLE_FROM, ONE_OF_A_KIND = AKG + "availableFrom", AKG + "oneOfAKind"
 INTERACTION_PREDICATES = frozenset({INTERACTION_AGENT, INTERACTION_ACTION, INTERACTION_OBJECT, INTERACTION_TIME,
                                     INTERACTION_RATING, INTERACTION_BASKET, AVAILABLE_FROM, ONE_OF_A_KIND})
+
+# A visual link between two artworks, reified: <link> akg:linkSubject <a>; akg:linkObject <b>;
+# akg:linkKind akg:linkDuplicate; akg:linkSource "manifest" — next to the direct edge
+# <a> akg:visuallyLinked <b> (none for a NEGATIVE link: a SPARQL query for linked works must not
+# find "these are not linked"). Links mean "a and b", stored as given; consumers filter by kind.
+VISUAL_LINK = EDGE_BY_KEY[("artwork", "visually_linked", "artwork")]
+LINK_KINDS = ("positive", "similar", "duplicate", "negative")  # processed edge attr ``kind``: the index
+LINK_KIND_ALIASES = {"wrong": "negative"}  # accepted on input
+LINK_KIND_IRIS = {kind: AKG + "link" + kind.capitalize() for kind in LINK_KINDS}  # akg:linkDuplicate …
+LINK_SUBJECT, LINK_OBJECT, LINK_KIND, LINK_SOURCE = (AKG + p for p in ("linkSubject", "linkObject", "linkKind",
+                                                                       "linkSource"))
+LINK_PREDICATES = frozenset({LINK_SUBJECT, LINK_OBJECT, LINK_KIND, LINK_SOURCE})
 
 
 class Literal(str, Enum):
@@ -254,6 +270,7 @@ TYPE_RULES: tuple[tuple[str, str, NodeType], ...] = (
     (AKG + "purchased", "s", NodeType.user),
     (AKG + "liked", "s", NodeType.user),
     (AKG + "rated", "s", NodeType.user),
+    (AKG + "visuallyLinked", "s", NodeType.artwork),
 ) + tuple((spec.predicate, "o", spec.dst) for spec in EDGE_SPECS
           if spec.dst.value not in ("artist",) and spec.predicate not in _UNTYPED_OBJECTS)
 

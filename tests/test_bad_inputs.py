@@ -203,6 +203,8 @@ CASES = [
      "no usable interaction .*1 unreadable timestamps"),
     ("interactions-not-a-graph", "kgbuild interactions {root}/empty_dir {files}/other_graph.csv",
      "not a finished artkg graph directory"),
+    ("links-missing-file", "kgbuild links {world} {root}/missing.csv --source x", "no links file"),
+    ("links-wrong-columns", "kgbuild links {world} {files}/other_graph.csv", "lacks the columns a, b, kind"),
     ("ugallery-missing-files", "kgbuild ugallery --purchases {root}/p.csv --inventory {root}/i.csv --out {root}/new",
      "no inventory file"),
     ("ugallery-wrong-layout", "kgbuild ugallery --purchases {files}/other_graph.csv --inventory {files}/other_graph.csv "
