@@ -218,7 +218,7 @@ CASES = [
     ("recommend-classifier-run", "artkg recommend {run} --user U00001", "not a recommender run"),
     ("recommend-unknown-user", "artkg recommend {rec} --user U99999", "no user 'U99999'"),
     ("recommend-unknown-artwork", "artkg recommend {rec} --liked W99999999", "W99999999"),
-    ("recommend-neither", "artkg recommend {rec}", "either --user ID or --liked"),
+    ("recommend-neither", "artkg recommend {rec}", "one of --user ID, --liked"),
     ("recommend-k-zero", "artkg recommend {rec} --user U00001 --k 0", "Invalid value for '--k'"),
 ]
 
