@@ -164,6 +164,11 @@ def synth(
                                "recommenders; they coexist with --users)."),
     rater_taste: str = typer.Option("both", "--rater-taste", help="What the raters like: both, show (what the "
                                     "paintings look like) or about (the subjects they depict)."),
+    motifs: int = typer.Option(0, "--motifs", help="Plant this many motif families: a patch in a source work "
+                               "copied (scaled, mirrored, recoloured, cropped) into works of the artists its "
+                               "creator influenced (visual signatures)."),
+    known_links: float = typer.Option(0.5, "--known-links", help="Share of the motif families whose pairs "
+                                      "become visual links in the graph (the rest are held out, by family)."),
     no_store: bool = NoStoreOption,
     keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
@@ -185,10 +190,14 @@ def synth(
     if rater_taste not in ("both", "show", "about"):
         raise typer.BadParameter(f"unknown rater taste {rater_taste!r}: choose both, show or about",
                                  param_hint="--rater-taste")
+    if motifs < 0:
+        raise typer.BadParameter(f"the number of motifs cannot be negative (got {motifs})", param_hint="--motifs")
+    if not 0.0 <= known_links <= 1.0:
+        raise typer.BadParameter(f"the known share must lie in [0, 1] (got {known_links})", param_hint="--known-links")
     manifest = build_graph("synth", out, artists=artists, seed=seed, image_size=image_size,
                            works_per_artist=works_per_artist, images=not no_images, progress=not quiet,
                            build_store=not no_store, keep_ids=keep_ids, users=users, taste=taste,
-                           raters=raters, rater_taste=rater_taste)
+                           raters=raters, rater_taste=rater_taste, motifs=motifs, known_links=known_links)
     _finish(manifest, as_json, verbose, quiet)
 
 

@@ -95,6 +95,10 @@ def rebuild_command(root: Path, manifest: dict) -> str:
         users = f" --users {source['users']} --taste {source.get('taste', 'mixed')}" if source.get("users") else ""
         if source.get("raters"):
             users += f" --raters {source['raters']} --rater-taste {source.get('rater_taste', 'both')}"
+        if source.get("works_per_artist", 10.0) != 10.0:  # not the default: the world differs without it
+            users += f" --works-per-artist {source['works_per_artist']}"
+        if source.get("motifs"):
+            users += f" --motifs {source['motifs']} --known-links {source.get('known_links', 0.5)}"
         return (f"kgbuild synth --artists {source.get('artists')} --seed {source.get('seed')} "
                 f"--image-size {source.get('image_size')}{users} --out {out}{then}")
     if kind == "ugallery":

@@ -231,6 +231,20 @@ def _add_raters(world: _World, triples: _Triples, n_raters: int, taste: str) -> 
     }
 
 
+def _add_motifs(world: _World, triples: _Triples, n_motifs: int, known_share: float) -> tuple[dict, dict]:
+    """Plant motif families (:mod:`artkg.kg.synth_motifs`): the known families' pairs go into the
+    triples as POSITIVE visual links with source ``synth``; returns the ground-truth block and the
+    placements the renderer pastes."""
+    from artkg.kg.links import link_lines
+    from artkg.kg.synth_motifs import motif_block, plant_motifs
+
+    planted = plant_motifs(world, n_motifs, known_share=known_share)
+    block = motif_block(world, planted)
+    a, b = [p[0] for p in block["known_pairs"]], [p[1] for p in block["known_pairs"]]
+    triples.lines.update(link_lines(a, b, ["positive"] * len(a), "synth"))
+    return block, planted["placements"]
+
+
 def _ground_truth(world: _World, params: dict) -> dict:
     w_ = world  # short alias: the comprehension below is dense
     part_of, related = _class_relations(world)
@@ -300,14 +314,16 @@ def _ground_truth(world: _World, params: dict) -> dict:
 def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, image_size: int = 64,
                    works_per_artist: float = 10.0, render_images: bool = True,
                    progress: bool = True, n_users: int = 0, taste: str = "mixed", n_raters: int = 0,
-                   rater_taste: str = "both") -> dict:
+                   rater_taste: str = "both", n_motifs: int = 0, known_links: float = 0.5) -> dict:
     """Generate the synthetic art world for ``seed`` into ``out_dir``.
 
     Writes ``world.nt`` (sorted N-Triples), ``ground_truth.json`` (the planted facts) and, if
     ``render_images``, ``images/<W…>.png``. The same arguments give byte-identical ``world.nt``
     and ``ground_truth.json``. ``n_users`` plants buyers (:mod:`artkg.kg.synth_users`, ``taste``),
     ``n_raters`` people who rate works 1–5 (:mod:`artkg.kg.synth_raters`, ``rater_taste``); both are
-    ``user`` nodes of the graph. Returns a summary: counts (``artists``, ``artworks``,
+    ``user`` nodes of the graph. ``n_motifs`` plants motif families copied along influence
+    (:mod:`artkg.kg.synth_motifs`; pasted into the images), and that share ``known_links`` of the
+    families becomes visual links. Returns a summary: counts (``artists``, ``artworks``,
     ``influence_edges``, ``student_edges``, ``movements``, ``styles``, ``genres``, ``triples``),
     ``namespace`` and the paths ``out_dir``, ``world_nt``, ``ground_truth``, ``images_dir``.
     """
@@ -327,6 +343,7 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
     triples = _world_triples(world)
     users = _add_users(world, triples, int(n_users), taste) if n_users else None
     raters = _add_raters(world, triples, int(n_raters), rater_taste) if n_raters else None
+    motifs, placements = _add_motifs(world, triples, int(n_motifs), float(known_links)) if n_motifs else (None, None)
     params = {"n_artists": int(n_artists), "seed": int(seed), "image_size": int(image_size),
               "works_per_artist": float(works_per_artist), "latent_dim": LATENT_DIM,
               "novelty_alpha": NOVELTY_ALPHA, "artwork_style_noise": ARTWORK_STYLE_NOISE,
@@ -338,6 +355,9 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
     if raters is not None:
         params.update(n_raters=int(n_raters), rater_taste=rater_taste)
         truth["raters"] = raters
+    if motifs is not None:
+        params.update(n_motifs=int(n_motifs), known_links=float(known_links))
+        truth["motifs"] = motifs
     world_nt, truth_path, images_dir = out / "world.nt", out / "ground_truth.json", out / "images"
     # Everything is written into a staging folder first and moved into place only once all of it
     # exists: a failure never leaves a world whose triples, ground truth and images disagree.
@@ -349,7 +369,7 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
         write_bytes(staging / world_nt.name, triples.text().encode("utf-8"))
         write_bytes(staging / truth_path.name, json.dumps(truth, ensure_ascii=False, indent=1).encode("utf-8"))
         if render_images:
-            _render_images(world, staging / images_dir.name, int(image_size), progress)
+            _render_images(world, staging / images_dir.name, int(image_size), progress, motifs=placements)
             replace_dir(staging / images_dir.name, images_dir)
         os.replace(staging / truth_path.name, truth_path)
         os.replace(staging / world_nt.name, world_nt)

@@ -2,9 +2,11 @@
 
 The latent sets the palette (hue, spread, saturation, value), the strokes (angle, frequency) and the
 texture; the genre picks the layout of up to three regions; per-artwork uniforms add jitter.
+Planted motifs (:mod:`artkg.kg.synth_motifs`) are pasted on top by :func:`draw_motif`.
 """
 from __future__ import annotations
 
+import colorsys
 import io
 import math
 import sys
@@ -163,7 +165,50 @@ def _png_bytes(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _render_images(world: _World, images_dir: Path, size: int, progress: bool) -> None:
+MOTIF_SUPERSAMPLE = 4  # the patch is drawn this much larger, then box-averaged down (smooth edges)
+
+
+def draw_motif(image, placement: dict):
+    """``image`` (a PIL image) with the motif of ``placement`` pasted on (a new RGB image).
+
+    ``placement`` (:func:`artkg.kg.synth_motifs.plant_motifs`) gives the shape (points in [-1, 1]²,
+    HSV colours), the patch side and top-left corner as fractions of the image side, the mirroring,
+    the hue shift and the cropped share of one side (0 left, 1 right, 2 top, 3 bottom)."""
+    from PIL import Image, ImageDraw
+
+    w, h = image.size
+    side = max(3, round(placement["side"] * min(w, h)))
+    big = side * MOTIF_SUPERSAMPLE
+    shape = placement["shape"]
+    colours = [tuple(round(255 * c) for c in colorsys.hsv_to_rgb((hh + placement["hue_shift"]) % 1.0, s, v))
+               + (255,) for hh, s, v in shape["colours"]]
+
+    def pts(points):
+        return [((x + 1) / 2 * (big - 1), (y + 1) / 2 * (big - 1)) for x, y in points]
+
+    patch = Image.new("RGBA", (big, big), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(patch)
+    draw.polygon(pts(shape["outer"]), fill=colours[0], outline=colours[1], width=max(1, big // 16))
+    draw.polygon(pts(shape["inner"]), fill=colours[1])
+    if shape.get("bar") is not None and len(colours) > 2:
+        draw.line(pts(shape["bar"]), fill=colours[2], width=max(1, big // 7))
+    if placement["flip"]:
+        patch = patch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    cut = round(placement["crop"] * big)
+    if cut:  # the cropped strip becomes transparent: the painting shows through
+        box = [(0, 0, cut, big), (big - cut, 0, big, big), (0, 0, big, cut), (0, big - cut, big, big)]
+        ImageDraw.Draw(patch).rectangle(box[placement["crop_side"]], fill=(0, 0, 0, 0))
+    patch = patch.resize((side, side), Image.Resampling.BOX)
+    x = min(max(round(placement["x"] * w), 0), max(w - side, 0))
+    y = min(max(round(placement["y"] * h), 0), max(h - side, 0))
+    out = image.convert("RGBA")
+    out.alpha_composite(patch, dest=(x, y))
+    return out.convert("RGB")
+
+
+def _render_images(world: _World, images_dir: Path, size: int, progress: bool,
+                   motifs: dict[int, dict] | None = None) -> None:
+    """Render every artwork into ``images_dir``; ``motifs`` maps works to motif placements."""
     from tqdm import tqdm
 
     images_dir.mkdir(parents=True, exist_ok=True)
@@ -175,5 +220,9 @@ def _render_images(world: _World, images_dir: Path, size: int, progress: bool) -
             noise_rng = np.random.default_rng([world.seed, zlib.crc32(b"render-noise"), start])
             pixels = _render_batch(world.work_latent[sl], world.work_genre[sl], u[sl], noise_rng, size)
             for offset, img in enumerate(pixels):
+                if motifs and start + offset in motifs:
+                    from PIL import Image
+
+                    img = np.asarray(draw_motif(Image.fromarray(img), motifs[start + offset]))
                 write_bytes(images_dir / world.image_file(start + offset), _png_bytes(img))
             bar.update(len(pixels))
