@@ -220,6 +220,10 @@ CASES = [
     ("recommend-unknown-artwork", "artkg recommend {rec} --liked W99999999", "W99999999"),
     ("recommend-neither", "artkg recommend {rec}", "one of --user ID, --liked"),
     ("recommend-k-zero", "artkg recommend {rec} --user U00001 --k 0", "Invalid value for '--k'"),
+    ("recommend-rating-out-of-range", "artkg recommend {rec} --rate W00001=5 W00002=9", "rating 9 is outside 1–5"),
+    ("recommend-rating-unreadable", "artkg recommend {rec} --rate W00001", "cannot read the rating"),
+    ("train-text-engine-without-text", "artkg train text_similarity {world} --out {root}/t",
+     "needs artwork text features"),
 ]
 
 
