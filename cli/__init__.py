@@ -2,7 +2,7 @@
 
 One module per verb group, each registering its commands on :data:`app`: :mod:`.influence` (influence, index build),
 :mod:`.info` (info, schema, ls, version), :mod:`.search`, :mod:`.train` (features, train, eval, predict),
-:mod:`.recommend`, :mod:`.explain`;
+:mod:`.recommend`, :mod:`.signatures`, :mod:`.explain`;
 :mod:`.build` holds the separate ``kgbuild`` app."""
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ app = typer.Typer(
 
 def _register_verb_groups() -> None:
     """Import each verb-group module (it registers its commands on ``app``), then keep the historical help order."""
-    from artkg.cli import explain, influence, info, recommend, search, train  # noqa: F401  (imported for their side effect)
+    from artkg.cli import (  # noqa: F401  (imported for their side effect)
+        explain, influence, info, recommend, search, signatures, train)
 
     explain.register(app)
-    order = ["search", "influence", "info", "features", "train", "eval", "predict", "recommend", "schema", "ls",
-             "version", "explain"]
+    order = ["search", "influence", "info", "features", "train", "eval", "predict", "recommend", "signatures", "schema",
+             "ls", "version", "explain"]
     app.registered_commands.sort(key=lambda c: order.index(c.name or c.callback.__name__)
                                  if (c.name or c.callback.__name__) in order else len(order))
 

@@ -160,7 +160,7 @@ def _default(name: str, key: str | None = None) -> str:
 @friendly_errors
 def train(
     model: str = typer.Argument(..., help="graphclip, prototype, linear_probe, image_head (see `artkg ls`), "
-                                          "cloir (influence retrieval), or a recommender: curatornet, curatornet_kg, vbpr, visrank, "
+                                          "cloir (influence retrieval), signatures (visual signatures), or a recommender: curatornet, curatornet_kg, vbpr, visrank, "
                                           "bpr_mf, popularity, random."),
     graph_dir: Path = typer.Argument(..., help="A graph directory with features (`artkg features`)."),
     out: Path = typer.Option(..., "--out", "-o", help="The run directory to write."),
@@ -213,17 +213,38 @@ def train(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: all)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished run in --out (it stays whole "
                                    "until the new one is written)."),
+    resume: bool = typer.Option(False, "--resume", help="signatures: continue an unfinished run in --out from "
+                                "its last epoch's checkpoint."),
     as_json: bool = JsonOption,
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
 ) -> None:
-    """Train GraphCLIP, a baseline or CLOIR on GRAPH_DIR; writes config, weights, split and metrics to --out."""
+    """Train GraphCLIP, a baseline, CLOIR or visual signatures on GRAPH_DIR; writes config, weights, split and
+    metrics to --out."""
     from artkg.models.train import train as run_training
     from artkg.models.train_config import TrainConfig
 
     setup_logging(verbose, quiet)
     from artkg.models.recsys.config import RECOMMENDERS
 
+    if model.strip().lower() == "signatures":
+        from artkg.cli.signatures import train_signatures_cli
+        from artkg.kg.errors import InputError
+
+        used = [f for f, v in (("--task", task), ("--unseen-class", unseen_class), ("--gnn", gnn), ("--layers", layers),
+                               ("--hidden", hidden), ("--inputs", inputs), ("--sampling", sampling), ("--split", split),
+                               ("--features", features), ("--model-kwargs", model_kwargs), ("--n", n),
+                               ("--negatives", negatives), ("--hops", hops)) if v]
+        if used:
+            raise InputError(f"{', '.join(used)} {'is not an option' if len(used) == 1 else 'are not options'} of "
+                             "signatures", "put signature options in a --config JSON file (SignatureConfig)")
+        train_signatures_cli(graph_dir, out, config, seed, epochs, batch_size, lr, device, threads, overwrite, resume,
+                             as_json, quiet)
+        return
+    if resume:
+        from artkg.kg.errors import InputError
+
+        raise InputError(f"--resume is an option of `artkg train signatures`, not of {model}", "drop --resume")
     if model.strip().lower() in RECOMMENDERS:
         from artkg.cli.recommend import train_recommender_cli
         from artkg.kg.errors import InputError
@@ -330,6 +351,11 @@ def evaluate(
 
     setup_logging(quiet=True)
     saved = read_config(run)
+    if saved.get("task") == "signatures":
+        from artkg.cli.signatures import eval_signatures_cli
+
+        eval_signatures_cli(run, graph, device, as_json)
+        return
     if saved.get("task") == "recommend":
         from artkg.cli.recommend import metrics_text
         from artkg.models.recsys.run import evaluate_recommender_run

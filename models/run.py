@@ -120,7 +120,7 @@ def check_out(out: str | Path, overwrite: bool = True) -> Path:
                              "pass --overwrite to replace it (it stays intact until the new run is written), "
                              "or choose another --out")
         return out
-    mine = {CONFIG, WEIGHTS, SPLIT, METRICS, HISTORY, LOCK, OWNER, "eval.json"}
+    mine = {CONFIG, WEIGHTS, SPLIT, METRICS, HISTORY, LOCK, OWNER, "eval.json", "checkpoint.pt"}  # checkpoint.pt: an unfinished signatures run
     if any(p.name not in mine and not p.name.startswith(".staging-") for p in out.iterdir()):
         raise InputError(f"{out} exists and is not a run directory", "choose another --out (or an empty folder)")
     return out

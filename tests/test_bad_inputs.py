@@ -224,6 +224,12 @@ CASES = [
     ("recommend-rating-unreadable", "artkg recommend {rec} --rate W00001", "cannot read the rating"),
     ("train-text-engine-without-text", "artkg train text_similarity {world} --out {root}/t",
      "needs artwork text features"),
+    ("train-signatures-no-links", "artkg train signatures {world} --out {root}/r", "kgbuild links"),
+    ("train-signatures-classifier-flag", "artkg train signatures {world} --task style --out {root}/r",
+     "--task is not an option of signatures"),
+    ("train-resume-not-signatures", "artkg train graphclip {world} --resume --out {root}/r", "--resume"),
+    ("signatures-missing-run", "artkg signatures {root}/missing", "no run directory"),
+    ("signatures-classifier-run", "artkg signatures {run}", "not a signatures run"),
 ]
 
 

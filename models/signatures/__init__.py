@@ -13,4 +13,14 @@ Pure, tested foundations, one module each (heavy imports stay inside the functio
 - :mod:`~artkg.models.signatures.clusters` — ``cluster`` (OPTICS, DBSCAN, HDBSCAN, k-means or any
   estimator), ``family_scores`` (per-family recall and precision) and ``retrieval_scores``
   (ranks, mAP, recall@k of held-out connections).
+
+Fine-tuning on a graph's visual links (torch; ``artkg train signatures``, ``artkg signatures``):
+
+- :mod:`~artkg.models.signatures.backbone` — ``SignatureBackbone``: a registry image encoder cut at its
+  last stage, pooled per sample, with ``stages()`` for staged unfreezing;
+- :mod:`~artkg.models.signatures.config` — ``SignatureConfig`` (JSON options, no torch);
+- :mod:`~artkg.models.signatures.train` — ``train_signatures``: triplets re-mined each epoch, the
+  compound hinge, per-epoch checkpoints and resume;
+- :mod:`~artkg.models.signatures.run` — the run directory, ``evaluate_signature_run`` and
+  ``export_signatures`` (a feature folder ``signatures-<run>``).
 """
