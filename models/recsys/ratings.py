@@ -121,28 +121,33 @@ def reference_vectors(train: TrainData) -> np.ndarray | None:
     return np.hstack(parts) if parts else None
 
 
-def beyond_accuracy(lists: list[np.ndarray], cases: list[RatedCase], train: TrainData, k: int) -> dict:
-    """Beyond-accuracy figures of the top-``k`` lists (one per case, best first)."""
+def beyond_accuracy(lists: list[np.ndarray], cases: list[RatedCase], train: TrainData, ks=(9,)) -> dict:
+    """Beyond-accuracy figures of the top-``k`` lists (one per case, best first) at each ``k`` of
+    ``ks``; the popularity, the baseline lists and the reference space are computed once."""
     from artkg.models.recsys import beyond as B
     from artkg.models.recsys.fusion import top_positions
 
+    ks = [ks] if isinstance(ks, (int, np.integer)) else list(ks)
     counts = popularity_counts(train)
     n_users = max(int(len(np.unique(train.user))), 1)
-    lists = [np.asarray(x[:k], dtype=np.int64) for x in lists]
+    kmax = max(ks)
     expected = []
-    for case in cases:  # the popularity ranking's list for the same candidates
+    for case in cases:  # the popularity ranking's list for the same candidates (its top k: a prefix)
         candidates, _ = case.arrays()
-        expected.append(candidates[top_positions(counts[candidates].astype(np.float64), k)])
+        expected.append(candidates[top_positions(counts[candidates].astype(np.float64), kmax)])
     relevant = [case.held[case.held_ratings >= case.relevant_min] for case in cases]
-    out = {f"novelty@{k}": B.novelty(lists, counts, n_users),
-           f"serendipity@{k}": B.serendipity(lists, relevant, expected),
-           f"coverage@{k}": B.catalogue_coverage(lists, train.n_items)}
     vectors = reference_vectors(train)
-    if vectors is not None:
-        out[f"ild@{k}"] = B.intra_list_diversity(lists, vectors)
-    if len(lists) >= 2:
-        out[f"user_iou@{k}"] = B.mean_pairwise(lists, B.iou, seed=train.seed)
-        out[f"user_rbo@{k}"] = B.mean_pairwise(lists, B.rbo, seed=train.seed)
+    out = {}
+    for k in ks:
+        top = [np.asarray(x[:k], dtype=np.int64) for x in lists]
+        out.update({f"novelty@{k}": B.novelty(top, counts, n_users),
+                    f"serendipity@{k}": B.serendipity(top, relevant, [e[:k] for e in expected]),
+                    f"coverage@{k}": B.catalogue_coverage(top, train.n_items)})
+        if vectors is not None:
+            out[f"ild@{k}"] = B.intra_list_diversity(top, vectors)
+        if len(top) >= 2:
+            out[f"user_iou@{k}"] = B.mean_pairwise(top, B.iou, seed=train.seed)
+            out[f"user_rbo@{k}"] = B.mean_pairwise(top, B.rbo, seed=train.seed)
     return {key: round(float(v), 6) for key, v in out.items()}
 
 
@@ -165,6 +170,5 @@ def evaluate_rated(model, split: RatedSplit, ks=(9, 20), progress: bool = False,
         per_user.append(rank_metrics(scores, relevant, ks=tuple(ks)))
         lists.append(candidates[top_positions(scores, kmax)])
     metrics = {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in average(per_user).items()}
-    for k in ks:
-        metrics.update(beyond_accuracy(lists, split.cases, split.train, k))
+    metrics.update(beyond_accuracy(lists, split.cases, split.train, ks))
     return (metrics, lists) if return_lists else metrics
