@@ -170,3 +170,10 @@ def open_clip_cache_key(kind: str, arch: str, pretrained, model_kwargs: dict, cf
     return (f"{kind}:{arch}:weights={_weights_key(pretrained)}{extra}:"
             f"size={_json_key(cfg['size'])}:resize={cfg.get('resize_mode')}:{cfg.get('interpolation')}:"
             f"mean={_json_key(cfg['mean'])}:std={_json_key(cfg['std'])}")
+
+
+def open_clip_preprocess(visual) -> tuple[dict, int]:
+    """``(preprocess_cfg, image_size)`` of an open_clip visual tower (the largest side when not square)."""
+    cfg = dict(visual.preprocess_cfg)
+    size = cfg["size"]
+    return cfg, int(size if isinstance(size, int) else max(size))

@@ -13,7 +13,7 @@ import torch
 from class_resolver import ClassResolver
 
 from artkg.kg.errors import InputError
-from artkg.models.encoders import (_config_key, _hf_config, _hf_model, _KindResolver, _make,
+from artkg.models.encoders import (open_clip_preprocess, _config_key, _hf_config, _hf_model, _KindResolver, _make,
                                    _open_clip_model, file_fingerprint, seeded)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -219,10 +219,7 @@ class OpenClipImageEncoder(ImageEncoder):
         self.visual = model.visual  # the text tower is dropped
         self.arch, self.pretrained, self.model_kwargs = arch, pretrained, dict(model_kwargs or {})
         self.dim = int(self.visual.output_dim)
-        cfg = dict(self.visual.preprocess_cfg)
-        size = cfg["size"]
-        self.image_size = int(size if isinstance(size, int) else max(size))
-        self._preprocess_cfg = cfg
+        self._preprocess_cfg, self.image_size = open_clip_preprocess(self.visual)
         self.eval()
 
     def cache_key(self) -> str:

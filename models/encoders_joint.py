@@ -24,7 +24,7 @@ import torch
 from class_resolver import ClassResolver
 
 from artkg.kg.errors import InputError
-from artkg.models.encoders import (_config_key, _hf_config, _hf_model, _KindResolver, _make,
+from artkg.models.encoders import (open_clip_preprocess, _config_key, _hf_config, _hf_model, _KindResolver, _make,
                                    _open_clip_model)
 from artkg.models.encoders_image import CLIP_MEAN, CLIP_STD, _preprocessing_key, full_float32, image_transform
 
@@ -111,10 +111,7 @@ class OpenClipJointEncoder(JointEncoder):
         self.tokenizer = open_clip.get_tokenizer(arch, context_length=getattr(self.model, "context_length", None))
         self.arch, self.pretrained, self.model_kwargs = arch, pretrained, dict(model_kwargs or {})
         self.dim = int(self.model.visual.output_dim)
-        cfg = dict(self.model.visual.preprocess_cfg)
-        size = cfg["size"]
-        self.image_size = int(size if isinstance(size, int) else max(size))
-        self._preprocess_cfg = cfg
+        self._preprocess_cfg, self.image_size = open_clip_preprocess(self.model.visual)
         self.eval()
 
     def cache_key(self) -> str:
