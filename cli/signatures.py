@@ -2,7 +2,11 @@
 
 ``artkg train signatures GRAPH_DIR --out RUN`` fine-tunes an image backbone on the graph's visual links
 (:mod:`artkg.models.signatures.train`); ``artkg eval RUN`` recomputes its retrieval metrics;
-``artkg signatures RUN`` writes the fine-tuned signature of every artwork as an image feature set.
+``artkg signatures RUN`` (``artkg signatures export RUN``) writes the fine-tuned signature of every
+artwork as an image feature set. The expert in the loop (:mod:`artkg.models.signatures.loop`):
+``artkg signatures propose RUN --out DIR``, ``artkg signatures annotate GRAPH_DIR DIR/verdicts.csv``
+(and, on synthetic worlds, ``artkg signatures simulate-annotator DIR --world GRAPH_DIR``);
+``artkg signatures map RUN --out DIR`` draws the collection's 2D map.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import typer
 
 from artkg.cli import app
 from artkg.cli.common import JsonOption, emit, friendly_errors, setup_logging
+from typer.core import TyperGroup
 
 SHOWN = ("mAP", "recall@20", "recall@50", "recall@100", "mean_rank", "median_rank")
 
@@ -59,16 +64,36 @@ def eval_signatures_cli(run: Path, graph: Optional[Path], device: str, as_json: 
                                                  "metrics.json", *metrics_text(m)]))
 
 
-@app.command(epilog="Examples:\n\n  artkg signatures runs/sig\n\n  artkg signatures runs/sig --graph moved/world --json")
+class _ExportByDefault(TyperGroup):
+    """``artkg signatures RUN`` means ``artkg signatures export RUN``: a first argument that is not a
+    sub-command (nor an option) is read as the run of ``export``."""
+
+    def parse_args(self, ctx, args):
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["export", *args]
+        return super().parse_args(ctx, args)
+
+
+signatures_app = typer.Typer(cls=_ExportByDefault, no_args_is_help=True, rich_markup_mode=None,
+                             help="Visual signatures: export them, propose new connections, take verdicts back, "
+                                  "draw the map. `artkg signatures RUN` = `artkg signatures export RUN`.")
+app.add_typer(signatures_app, name="signatures")
+
+DeviceOption = typer.Option("auto", "--device", help="auto, cpu or cuda.")
+QuietOption = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress).")
+GraphOption = typer.Option(None, "--graph", help="The training graph, if it moved since.")
+ImageRootOption = typer.Option(None, "--image-root", help="Folder with the image files (default: the run's).")
+
+
+@signatures_app.command(epilog="Examples:\n\n  artkg signatures runs/sig\n\n  artkg signatures export runs/sig --json")
 @friendly_errors
-def signatures(
+def export(
     run: Path = typer.Argument(..., help="A signatures run directory (`artkg train signatures`)."),
-    graph: Optional[Path] = typer.Option(None, "--graph", help="The training graph, if it moved since."),
-    image_root: Optional[Path] = typer.Option(None, "--image-root", help="Folder with the image files "
-                                              "(default: the run's)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    graph: Optional[Path] = GraphOption,
+    image_root: Optional[Path] = ImageRootOption,
+    device: str = DeviceOption,
     as_json: bool = JsonOption,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr (no progress)."),
+    quiet: bool = QuietOption,
 ) -> None:
     """Write the fine-tuned signature of every artwork as an image feature set of the graph."""
     from artkg.models.signatures.run import export_signatures
@@ -78,3 +103,109 @@ def signatures(
     emit(meta, as_json, lambda m: f"signatures of {m['encoded']:,} artworks ({m['dim']}-d, {m['skipped']:,} without "
                                   f"an image) written to {m['path']}\n  use them as the image feature set "
                                   f"{m['key']!r} (e.g. --features {m['key']})")
+
+
+def _method_kwargs(text: Optional[str]) -> dict:
+    from artkg.cli.common import _json_kwargs
+
+    return _json_kwargs(text, "--method-kwargs")
+
+
+@signatures_app.command(epilog="Examples:\n\n  artkg signatures propose runs/sig --out proposals\n\n"
+                               "  artkg signatures propose runs/sig --out p2 --method dbscan --method-kwargs '{\"eps\": 0.1}'")
+@friendly_errors
+def propose(
+    run: Path = typer.Argument(..., help="A signatures run directory."),
+    out: Path = typer.Option(..., "--out", help="Folder for verdicts.csv, proposals.json and sheets/."),
+    method: str = typer.Option("optics", "--method", help="optics, dbscan, hdbscan or kmeans (scikit-learn)."),
+    method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer."),
+    max_cluster_size: int = typer.Option(50, "--max-cluster-size", help="Larger clusters are not proposed."),
+    no_sheets: bool = typer.Option(False, "--no-sheets", help="Skip the contact-sheet PNGs."),
+    graph: Optional[Path] = GraphOption,
+    image_root: Optional[Path] = ImageRootOption,
+    device: str = DeviceOption,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
+    as_json: bool = JsonOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Cluster the run's signatures and export the pairs of works the graph does not link yet, for annotation."""
+    from artkg.models.signatures.loop import propose as propose_pairs
+
+    setup_logging(quiet=quiet)
+    summary = propose_pairs(run, out, graph, method, _method_kwargs(method_kwargs), max_cluster_size,
+                            sheets=not no_sheets, image_root=image_root, device=device, progress=not quiet,
+                            overwrite=overwrite)
+    emit(summary, as_json, lambda s: f"{s['proposed_pairs']:,} unknown pairs in {s['proposed_clusters']:,} of "
+                                     f"{s['clusters']:,} clusters ({s['noise']:,} of {s['works']:,} works in none) "
+                                     f"written to {out}\n  mark each pair positive or negative in the kind column "
+                                     f"of {out}/verdicts.csv, then run `artkg signatures annotate GRAPH_DIR "
+                                     f"{out}/verdicts.csv`")
+
+
+@signatures_app.command(epilog="Examples:\n\n  artkg signatures annotate world proposals/verdicts.csv")
+@friendly_errors
+def annotate(
+    graph_dir: Path = typer.Argument(..., help="The graph directory to add the verdicts to."),
+    verdicts: Path = typer.Argument(..., help="verdicts.csv with the kind column filled (empty: not reviewed)."),
+    source: Optional[str] = typer.Option(None, "--source", help="Who judged (default: annotation)."),
+    as_json: bool = JsonOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Add an annotator's verdicts as visual links (positive, negative, ...); retrain to use them."""
+    from artkg.models.signatures.loop import annotate as add_verdicts
+
+    setup_logging(quiet=quiet)
+    result = add_verdicts(graph_dir, verdicts, source)
+    report = {"graph": str(graph_dir), "verdicts": result["verdicts"], "links": result["links"]}
+    emit(report, as_json, lambda r: f"{r['links'].get('usable', 0):,} verdicts added to {graph_dir} "
+                                    f"({', '.join(f'{v} {k}' for k, v in r['verdicts'].items() if k not in ('rows', 'reviewed'))})"
+                                    f"\n  retrain: `artkg train signatures {graph_dir} --out RUN`")
+
+
+@signatures_app.command("simulate-annotator",
+                        epilog="Examples:\n\n  artkg signatures simulate-annotator proposals --world world")
+@friendly_errors
+def simulate_annotator(
+    proposals: Path = typer.Argument(..., help="A folder written by `artkg signatures propose` (or its verdicts.csv)."),
+    world: Path = typer.Option(..., "--world", help="A world of `kgbuild synth --motifs N` (its ground_truth.json)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Fill verdicts.csv from a synthetic world's motif families (positive: same family), to measure the loop."""
+    from artkg.models.signatures.loop import VERDICTS, simulate_annotator as simulate
+
+    path = proposals / VERDICTS if proposals.is_dir() else proposals
+    counts = simulate(path, world)
+    emit(counts, as_json, lambda c: f"{c['positive']:,} positive and {c['negative']:,} negative verdicts written to "
+                                    f"{path} (proposal precision {c['precision'] or 0:.3f})")
+
+
+@signatures_app.command("map", epilog="Examples:\n\n  artkg signatures map runs/sig --out maps/sig")
+@friendly_errors
+def map_(
+    run: Path = typer.Argument(..., help="A signatures run directory."),
+    out: Path = typer.Option(..., "--out", help="Folder for map.png, map.html and map.json."),
+    embedding: str = typer.Option("tsne", "--embedding", help="tsne, pca or umap (umap-learn)."),
+    method: str = typer.Option("optics", "--method", help="The clustering that colours the map."),
+    method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer."),
+    pretrained: bool = typer.Option(False, "--pretrained", help="Map the pretrained backbone's signatures instead."),
+    seed: int = typer.Option(0, "--seed"),
+    graph: Optional[Path] = GraphOption,
+    image_root: Optional[Path] = ImageRootOption,
+    device: str = DeviceOption,
+    as_json: bool = JsonOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """A 2D map of the collection's signatures: map.png (clusters coloured) and map.html (pan, zoom, hover)."""
+    from artkg.models.signatures.clusters import cluster
+    from artkg.models.signatures.loop import collection_signatures
+    from artkg.models.signatures.maps import signature_map
+
+    setup_logging(quiet=quiet)
+    sig, works, paths, kg = collection_signatures(run, graph, image_root, device, not quiet, pretrained=pretrained)
+    labels = cluster(sig, method, **_method_kwargs(method_kwargs))
+    names = kg.labels.get("artwork", [])
+    titles = [names[w] if w < len(names) and names[w] else kg.iris["artwork"][w] for w in works.tolist()]
+    result = signature_map(sig, labels, out, titles=titles, image_paths=[str(p) for p in paths], method=embedding,
+                           seed=seed)
+    emit(result, as_json, lambda r: f"map of {r['n']:,} works ({r['clusters']:,} clusters, {r['noise']:,} noise) "
+                                    f"written to {r['png']} and {r['html']}")

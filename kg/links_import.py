@@ -105,7 +105,7 @@ def read_links(path: str | Path, kg, source: str | None = None,
     report: dict = {"rows": int(len(frame)), "source": source, "dropped": {}}
     kinds_raw = frame[cols["kind"]].str.strip().to_numpy(dtype=object)
     codes = np.array([kind_code(k) for k in kinds_raw], dtype=np.int64)
-    if len(frame) and (codes < 0).all():
+    if len(frame) and (codes < 0).all() and (kinds_raw != "").any():
         seen = ", ".join(repr(k) for k in sorted(set(kinds_raw.tolist()))[:3])
         raise InputError(f"no row of {path} has a known link kind (it has {seen})",
                          f"write one of {ALLOWED} in the kind column")
@@ -127,6 +127,9 @@ def read_links(path: str | Path, kg, source: str | None = None,
         drop(report, hit, reason, examples if reason != "rows without two artworks"
              else [int(i) + 2 for i in np.flatnonzero(hit)])
         rest &= ~hit
+    unreviewed = rest & (kinds_raw == "")  # a verdicts file's pairs nobody judged yet
+    drop(report, unreviewed, "rows without a kind (not reviewed)", [int(i) + 2 for i in np.flatnonzero(unreviewed)])
+    rest &= ~unreviewed
     bad_kind = rest & (codes < 0)
     drop(report, bad_kind, f"kinds other than {ALLOWED}", sorted({str(k) for k in kinds_raw[bad_kind]}))
     rest &= ~bad_kind

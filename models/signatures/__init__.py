@@ -23,4 +23,12 @@ Fine-tuning on a graph's visual links (torch; ``artkg train signatures``, ``artk
   compound hinge, per-epoch checkpoints and resume;
 - :mod:`~artkg.models.signatures.run` — the run directory, ``evaluate_signature_run`` and
   ``export_signatures`` (a feature folder ``signatures-<run>``).
+
+The expert in the loop and the map (``artkg signatures propose / annotate / map``):
+
+- :mod:`~artkg.models.signatures.loop` — ``propose`` (clusters → pairs the graph does not link yet,
+  ``verdicts.csv``, ``proposals.json``, contact sheets), ``annotate`` (verdicts → links),
+  ``simulate_annotator`` (verdicts from a motif world's ground truth);
+- :mod:`~artkg.models.signatures.maps` — ``signature_map``: t-SNE/PCA/UMAP of the signatures as a PNG
+  with clusters coloured and a self-contained HTML page (pan, zoom, hover with thumbnails).
 """

@@ -1,0 +1,252 @@
+"""The expert in the loop: propose new connections from clusters, take an annotator's verdicts back.
+
+One round is three commands::
+
+    artkg signatures propose RUN --out proposals/          # clusters → pairs not yet known, sheets
+    (an art historian fills the kind column of proposals/verdicts.csv: positive or negative)
+    artkg signatures annotate GRAPH_DIR proposals/verdicts.csv
+    artkg train signatures GRAPH_DIR --out RUN2            # retrains on the new positives and negatives
+
+:func:`propose` computes the fine-tuned signature of every artwork with an image, clusters them
+(:func:`~artkg.models.signatures.clusters.cluster`, OPTICS by default) and keeps the clusters holding at
+least one pair of works that the graph does not link yet (in any kind: a pair once judged negative
+is not proposed again). It writes, staged and renamed into place:
+
+- ``verdicts.csv`` — one row per proposed pair: ``a``, ``b`` (artwork IRIs), an empty ``kind`` for the
+  annotator, ``cluster``, ``similarity`` (cosine of the signatures), both labels and image paths;
+- ``proposals.json`` — the run, the method, and per cluster its works (IRI, label, image) and pairs;
+- ``sheets/cluster_<id>.png`` — a contact sheet per proposed cluster, the works numbered as in the JSON.
+
+:func:`annotate` adds the reviewed rows as ``visually_linked`` links (rows with an empty kind are
+counted as not reviewed; any other kind than positive, similar, duplicate, negative or wrong stops it
+with one line before the graph is touched). :func:`simulate_annotator` fills the kind column from a
+synthetic world's ground truth (the motif families of ``kgbuild synth --motifs``), so that rounds of
+the loop can be measured offline.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from artkg.kg.errors import InputError
+
+log = logging.getLogger("artkg")
+
+VERDICTS = "verdicts.csv"
+PROPOSALS = "proposals.json"
+SHEETS = "sheets"
+COLUMNS = ["a", "b", "kind", "cluster", "similarity", "a_label", "b_label", "a_image", "b_image"]
+
+
+def collection_signatures(run_dir, graph_dir=None, image_root=None, device: str = "auto", progress: bool = False,
+                          pretrained: bool = False):
+    """``(signatures [m, d], artwork indices [m], image paths, graph)`` of every artwork of the run's
+    graph whose image is found and decodes (fine-tuned weights unless ``pretrained``)."""
+    from artkg.models.features import resolve_device
+    from artkg.models.signatures.config import SignatureConfig
+    from artkg.models.signatures.run import load_signature_run
+    from artkg.models.signatures.train import Images, compute_signatures, locate
+
+    dev = resolve_device(device)
+    backbone, cfg, graph = load_signature_run(run_dir, graph_dir, dev, pretrained=pretrained)
+    config = SignatureConfig.from_dict(cfg["train"], where=f"{run_dir}/config.json")
+    works, paths, _ = locate(graph, image_root or config.image_root)
+    if not len(works):
+        raise InputError(f"none of the {graph.num_nodes('artwork')} artwork images of {graph.root} is available "
+                         "locally", "pass --image-root DIR with the image files")
+    sig, bad = compute_signatures(backbone, Images(paths, backbone, 0), config.eval_batch_size, dev, progress,
+                                  "signatures", tolerant=True)
+    keep = np.setdiff1d(np.arange(len(works)), list(bad))
+    return sig[keep], works[keep], [paths[i] for i in keep], graph
+
+
+def known_pairs(graph) -> set[tuple[int, int]]:
+    """Every linked pair of artworks of ``graph`` (any kind), as ``(low, high)`` artwork indices."""
+    links = graph.visual_links
+    lo, hi = np.minimum(links.src, links.dst), np.maximum(links.src, links.dst)
+    return set(zip(lo.tolist(), hi.tolist()))
+
+
+def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict | None = None,
+            max_cluster_size: int = 50, sheets: bool = True, image_root=None, device: str = "auto",
+            progress: bool = False, overwrite: bool = False, signatures=None) -> dict:
+    """Export the clusters of ``run_dir``'s signatures that hold unknown pairs (see the module docstring).
+
+    ``signatures``: an optional ``(signatures, artwork indices, paths, graph)`` tuple as returned by
+    :func:`collection_signatures`, to skip recomputing them. Clusters above ``max_cluster_size`` works
+    are not proposed (their pairs would swamp the annotator; they are counted in ``too_large``).
+    Returns the summary written to ``proposals.json`` (without the clusters)."""
+    from artkg.models.signatures.clusters import cluster
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"{out} already holds files", "choose another --out, or pass --overwrite to replace it")
+    if max_cluster_size < 2:
+        raise InputError(f"max_cluster_size {max_cluster_size} leaves no cluster to propose", "pass 2 or more")
+    sig, works, paths, graph = signatures or collection_signatures(run_dir, graph_dir, image_root, device, progress)
+    labels = cluster(sig, method, **(method_kwargs or {}))
+    x = sig / np.maximum(np.linalg.norm(sig, axis=1, keepdims=True), 1e-12)
+    known = known_pairs(graph)
+    iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
+    clusters, rows, too_large = [], [], []
+    for c in np.unique(labels[labels >= 0]).tolist():
+        members = np.flatnonzero(labels == c)
+        if len(members) > max_cluster_size:
+            too_large.append(int(len(members)))
+            continue
+        sims = x[members] @ x[members].T
+        pairs = []
+        for i in range(len(members)):
+            for j in range(i + 1, len(members)):
+                a, b = int(works[members[i]]), int(works[members[j]])
+                if (min(a, b), max(a, b)) not in known:
+                    pairs.append((i, j, float(sims[i, j])))
+        if not pairs:
+            continue
+        pairs.sort(key=lambda p: -p[2])
+        entry = {"cluster": int(c), "works": [{"id": iris[works[m]], "label": names[works[m]] if works[m] < len(names)
+                                                else "", "image": str(paths[m])} for m in members],
+                 "pairs": [[i, j, round(s, 6)] for i, j, s in pairs]}
+        clusters.append(entry)
+        for i, j, s in pairs:
+            wa, wb = entry["works"][i], entry["works"][j]
+            rows.append([wa["id"], wb["id"], "", int(c), round(s, 6), wa["label"], wb["label"], wa["image"], wb["image"]])
+    if too_large:
+        log.warning("%d clusters above %d works were not proposed (sizes %s); tighten the clustering "
+                    "(e.g. max_eps) or raise max_cluster_size", len(too_large), max_cluster_size, too_large[:5])
+    summary = {"run": str(Path(run_dir).resolve()), "graph": str(Path(graph.root).resolve()),
+               "method": method if isinstance(method, str) else type(method).__name__,
+               "method_kwargs": method_kwargs or {}, "works": int(len(works)),
+               "clusters": int(len(np.unique(labels[labels >= 0]))), "noise": int((labels < 0).sum()),
+               "proposed_clusters": len(clusters), "proposed_pairs": len(rows), "too_large": too_large,
+               "max_cluster_size": int(max_cluster_size)}
+    _write(out, summary, clusters, rows, sheets)
+    return summary
+
+
+def _write(out: Path, summary: dict, clusters: list, rows: list, sheets: bool) -> None:
+    """Stage the proposals folder beside ``out`` and rename it into place."""
+    import pandas as pd
+
+    from artkg.kg.atomic import replace_dir
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        pd.DataFrame(rows, columns=COLUMNS).to_csv(tmp / VERDICTS, index=False)
+        (tmp / PROPOSALS).write_text(json.dumps({**summary, "clusters_proposed": clusters}, indent=1,
+                                                ensure_ascii=False) + "\n", encoding="utf-8")
+        if sheets:
+            (tmp / SHEETS).mkdir()
+            for entry in clusters:
+                contact_sheet([w["image"] for w in entry["works"]],
+                              [f"{k} {w['label'] or w['id'].rsplit('/', 1)[-1]}" for k, w in enumerate(entry["works"])],
+                              tmp / SHEETS / f"cluster_{entry['cluster']:04d}.png",
+                              title=f"cluster {entry['cluster']}: {len(entry['works'])} works, "
+                                    f"{len(entry['pairs'])} unknown pairs")
+        replace_dir(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def contact_sheet(paths, captions, path, thumb: int = 160, columns: int = 6, title: str | None = None) -> Path:
+    """A grid of ``paths``' thumbnails with ``captions`` below them, saved as PNG at ``path``
+    (an unreadable image is a grey tile)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    n = len(paths)
+    cols = max(1, min(columns, n))
+    rows = (n + cols - 1) // cols
+    pad, cap, head = 6, 16, 22 if title else 0
+    sheet = Image.new("RGB", (cols * (thumb + pad) + pad, head + rows * (thumb + cap + pad) + pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    if title:
+        draw.text((pad, 5), title, fill="black", font=font)
+    for k, (p, text) in enumerate(zip(paths, captions)):
+        x, y = pad + (k % cols) * (thumb + pad), head + pad + (k // cols) * (thumb + cap + pad)
+        try:
+            with Image.open(p) as im:
+                im = im.convert("RGB")
+                im.thumbnail((thumb, thumb))
+                sheet.paste(im, (x + (thumb - im.width) // 2, y + (thumb - im.height) // 2))
+        except (OSError, ValueError):
+            draw.rectangle([x, y, x + thumb, y + thumb], fill=(200, 200, 200))
+        draw.text((x, y + thumb + 2), str(text)[: max(8, thumb // 6)], fill="black", font=font)
+    sheet.save(path)
+    return Path(path)
+
+
+# ------------------------------------------------------------------ verdicts back into the graph
+def read_verdicts(path) -> tuple[object, dict]:
+    """The reviewed rows of a verdicts CSV and counts; unknown kinds raise one line naming them."""
+    from artkg.kg.interactions_import import read_table
+    from artkg.kg.links import kind_code
+    from artkg.kg.links_import import ALIASES, ALLOWED, REQUIRED
+
+    frame, cols = read_table(path, ALIASES, REQUIRED, what="verdicts", header="a,b,kind",
+                             needs="a, b and kind (positive or negative)")
+    kinds = frame[cols["kind"]].str.strip()
+    reviewed = kinds != ""
+    unknown = reviewed & np.array([kind_code(k) < 0 for k in kinds], dtype=bool)
+    if unknown.any():
+        first = int(np.flatnonzero(unknown.to_numpy())[0]) + 2
+        seen = ", ".join(repr(k) for k in sorted(set(kinds[unknown]))[:3])
+        raise InputError(f"{path} has {int(unknown.sum())} verdicts of unknown kind ({seen}; first on line {first}); "
+                         "nothing was added", f"write one of {ALLOWED} in the kind column (leave it empty to skip a pair)")
+    if not reviewed.any():
+        raise InputError(f"no pair of {path} has a verdict (its kind column is empty in all {len(frame)} rows)",
+                         "write positive or negative in the kind column of the pairs you reviewed")
+    counts = {"rows": int(len(frame)), "reviewed": int(reviewed.sum()), "not_reviewed": int((~reviewed).sum())}
+    for k in sorted(set(kinds[reviewed].str.lower())):
+        counts[k] = int((kinds[reviewed].str.lower() == k).sum())
+    return frame[reviewed.to_numpy()], counts
+
+
+def annotate(graph_dir, verdicts, source: str | None = None) -> dict:
+    """Add the reviewed verdicts of ``verdicts`` to the graph in ``graph_dir`` as visual links (source:
+    ``source``, else the file's ``source`` column, else ``annotation``). Returns ``{"verdicts": counts,
+    "links": the import report, "manifest": the new manifest}``."""
+    from artkg.kg.links_import import add_links
+
+    _, counts = read_verdicts(verdicts)  # checks every kind before the graph is touched
+    manifest = add_links(graph_dir, [verdicts], source=source or "annotation")
+    return {"verdicts": counts, "links": manifest.get("links", [{}])[-1], "manifest": manifest}
+
+
+def simulate_annotator(verdicts, truth, out=None) -> dict:
+    """Fill the kind column of ``verdicts`` from a synthetic world's ground truth (``ground_truth.json``
+    of ``kgbuild synth --motifs``, or its folder): positive when both works belong to the same motif
+    family, negative otherwise. Writes ``out`` (default: ``verdicts`` itself, atomically) and returns
+    the counts (``positive``, ``negative``, ``precision`` of the proposals)."""
+    import pandas as pd
+
+    from artkg.kg.atomic import atomic_path
+
+    truth = Path(truth)
+    truth = truth / "ground_truth.json" if truth.is_dir() else truth
+    if not truth.is_file():
+        raise InputError(f"no ground truth at {truth}", "pass a world built by `kgbuild synth --motifs N`")
+    motifs = json.loads(truth.read_text(encoding="utf-8")).get("motifs")
+    if not motifs:
+        raise InputError(f"{truth} has no motif families", "build the world with `kgbuild synth --motifs N`")
+    family = {w: f["motif"] for f in motifs["families"] for w in f["works"]}
+    frame = pd.read_csv(verdicts, dtype=str, keep_default_na=False)
+    if not {"a", "b", "kind"} <= set(frame.columns):
+        raise InputError(f"{verdicts} lacks the columns a, b, kind", "pass the verdicts.csv that `propose` wrote")
+    same = [family.get(a, -1) >= 0 and family.get(a) == family.get(b, -2) for a, b in zip(frame["a"], frame["b"])]
+    frame["kind"] = np.where(same, "positive", "negative")
+    with atomic_path(out or verdicts) as tmp:
+        frame.to_csv(tmp, index=False)
+    n_pos = int(np.sum(same))
+    return {"pairs": int(len(frame)), "positive": n_pos, "negative": int(len(frame) - n_pos),
+            "precision": n_pos / len(frame) if len(frame) else None}
+
+
+__all__ = ["annotate", "collection_signatures", "contact_sheet", "known_pairs", "propose", "read_verdicts",
+           "simulate_annotator"]

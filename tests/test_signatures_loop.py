@@ -1,0 +1,202 @@
+"""The expert in the loop (:mod:`artkg.models.signatures.loop`): `artkg signatures propose` exports the
+clusters' unknown pairs with contact sheets, `simulate-annotator` judges them from a motif world's
+ground truth, `annotate` adds the verdicts as links (unknown kinds: one line, graph untouched), and
+`artkg signatures RUN` still means `export`."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from artkg.kg.errors import InputError
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+CONFIG = {"encoder": "efficientnet_lite", "encoder_kwargs": {"image_size": 32}, "epochs": 1, "lr": 1e-3,
+          "batch_size": 16, "eval_batch_size": 128, "seed": 1, "fractions": [0.6, 0.2, 0.2]}
+
+
+def _cli(*args):
+    from artkg.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict:
+    """A 30-artist motif world at 32 px and a one-epoch run on its known links."""
+    from artkg.kg.builders import build_graph
+
+    root = tmp_path_factory.mktemp("loop")
+    build_graph("synth", root / "world", artists=30, seed=4, image_size=32, works_per_artist=5, progress=False,
+                motifs=8, known_links=0.5)
+    cfg = root / "cfg.json"
+    cfg.write_text(json.dumps(CONFIG), encoding="utf-8")
+    result = _cli("train", "signatures", root / "world", "--out", root / "run", "--config", cfg, "--quiet")
+    assert result.exit_code == 0, result.output
+    truth = json.loads((root / "world" / "ground_truth.json").read_text(encoding="utf-8"))
+    return {"root": root, "graph": root / "world", "run": root / "run", "truth": truth}
+
+
+def _read(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _planted(world, kmeans: int = 12):
+    """The run's collection with signatures replaced by one-hot family codes (works of a family share
+    a vector; every other work its own): clusters are then exactly the families."""
+    from artkg.models.signatures.loop import collection_signatures
+
+    sig, works, paths, graph = collection_signatures(world["run"], device="cpu")
+    iris = graph.iris["artwork"]
+    fam = {w: f["motif"] for f in world["truth"]["motifs"]["families"] for w in f["works"]}
+    codes = np.zeros((len(works), len(works) + 100))
+    for r, w in enumerate(works.tolist()):
+        codes[r, fam[iris[w]] if iris[w] in fam else 100 + r] = 1.0
+    return codes.astype(np.float32), works, paths, graph
+
+
+def test_propose_exports_unknown_pairs_of_clusters_with_sheets(world, tmp_path):
+    from PIL import Image
+
+    from artkg.models.signatures.loop import known_pairs, propose
+
+    planted = _planted(world)
+    out = tmp_path / "prop"
+    summary = propose(world["run"], out, method="dbscan", method_kwargs={"eps": 0.01}, signatures=planted)
+    families = world["truth"]["motifs"]["families"]
+    held = [f for f in families if not f["known"]]
+    # every family is a cluster; only the held-out ones have unknown pairs
+    assert summary["clusters"] == len(families)
+    assert summary["proposed_clusters"] == len(held)
+    n_pairs = sum(len(f["works"]) * (len(f["works"]) - 1) // 2 for f in held)
+    rows = _read(out / "verdicts.csv")
+    assert summary["proposed_pairs"] == len(rows) == n_pairs
+    assert list(rows[0]) == ["a", "b", "kind", "cluster", "similarity", "a_label", "b_label", "a_image", "b_image"]
+    assert all(r["kind"] == "" for r in rows) and all(Path(r["a_image"]).is_file() for r in rows)
+    held_pairs = {tuple(p) for p in world["truth"]["motifs"]["held_out_pairs"]}
+    assert {tuple(sorted((r["a"], r["b"]))) for r in rows} == held_pairs
+    graph = planted[3]
+    index = {iri: i for i, iri in enumerate(graph.iris["artwork"])}
+    known = known_pairs(graph)
+    assert not any(tuple(sorted((index[r["a"]], index[r["b"]]))) in known for r in rows)
+    data = json.loads((out / "proposals.json").read_text(encoding="utf-8"))
+    assert len(data["clusters_proposed"]) == len(held)
+    sheets = sorted((out / "sheets").glob("cluster_*.png"))
+    assert len(sheets) == len(held)
+    with Image.open(sheets[0]) as im:
+        assert im.width > 32 and im.height > 32
+    # an existing folder is not replaced without overwrite; with it, it is
+    with pytest.raises(InputError, match="already holds files"):
+        propose(world["run"], out, signatures=planted)
+    small = propose(world["run"], out, method="dbscan", method_kwargs={"eps": 0.01}, signatures=planted,
+                    overwrite=True, max_cluster_size=3, sheets=False)
+    assert small["too_large"] and all(s > 3 for s in small["too_large"]) and not (out / "sheets").exists()
+
+
+def test_round_trip_simulate_annotate_adds_links_and_next_round_skips_them(world, tmp_path):
+    import shutil
+
+    from artkg.kg.graph import load_graph
+    from artkg.models.signatures.loop import annotate, propose, simulate_annotator
+
+    graph = tmp_path / "g"
+    shutil.copytree(world["graph"], graph)
+    planted = _planted(world)
+    # merge two families' codes so that the clusters hold wrong pairs too
+    sig = planted[0].copy()
+    fams = world["truth"]["motifs"]["families"]
+    iris = planted[3].iris["artwork"]
+    a_f, b_f = [f for f in fams if not f["known"]][:2]
+    rows_b = [r for r, w in enumerate(planted[1].tolist()) if iris[w] in b_f["works"]]
+    sig[rows_b] = sig[[r for r, w in enumerate(planted[1].tolist()) if iris[w] == a_f["works"][0]][0]]
+    out = tmp_path / "prop"
+    propose(world["run"], out, method="dbscan", method_kwargs={"eps": 0.01}, signatures=(sig, *planted[1:]))
+    counts = simulate_annotator(out / "verdicts.csv", world["graph"])
+    wrong = len(a_f["works"]) * len(b_f["works"])
+    assert counts["negative"] == wrong and counts["positive"] == counts["pairs"] - wrong
+    assert counts["precision"] == pytest.approx(counts["positive"] / counts["pairs"])
+    before = load_graph(graph).visual_links
+    result = _cli("signatures", "annotate", graph, out / "verdicts.csv", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["verdicts"]["positive"] == counts["positive"] and report["verdicts"]["negative"] == wrong
+    after = load_graph(graph).visual_links
+    assert len(after) == len(before) + counts["pairs"]
+    assert len(after.of_kind("negative")) == len(before.of_kind("negative")) + wrong
+    assert set(after.source_names()) >= {"annotation"}
+    # the next round proposes none of the judged pairs again
+    moved = load_graph(graph)
+    again = propose(world["run"], tmp_path / "prop2", graph_dir=graph, method="dbscan", method_kwargs={"eps": 0.01},
+                    signatures=(sig, planted[1], planted[2], moved))
+    assert again["proposed_pairs"] == 0
+
+
+def test_verdicts_with_unknown_kinds_or_none_stop_before_the_graph_changes(world, tmp_path):
+    import shutil
+
+    from artkg.kg.graph import load_graph
+    from artkg.models.signatures.loop import annotate
+
+    graph = tmp_path / "g"
+    shutil.copytree(world["graph"], graph)
+    pairs = world["truth"]["motifs"]["held_out_pairs"][:3]
+    nt_before = (graph / "graph.nt").read_bytes()
+
+    def write(name, kinds):
+        path = tmp_path / name
+        with path.open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([["a", "b", "kind"], *([a, b, k] for (a, b), k in zip(pairs, kinds))])
+        return path
+
+    bad = write("bad.csv", ["positive", "maybe", "yes"])
+    result = _cli("signatures", "annotate", graph, bad)
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert "\n" not in line and "unknown kind" in line and "'maybe'" in line and "line 3" in line
+    with pytest.raises(InputError, match="has a verdict"):
+        annotate(graph, write("empty.csv", ["", "", ""]))
+    assert (graph / "graph.nt").read_bytes() == nt_before
+    partly = annotate(graph, write("partly.csv", ["Positive", "", "wrong"]), source="expert:ann")
+    assert partly["verdicts"] == {"rows": 3, "reviewed": 2, "not_reviewed": 1, "positive": 1, "wrong": 1}
+    assert partly["links"]["dropped"]["rows without a kind (not reviewed)"]["count"] == 1
+    links = load_graph(graph).visual_links
+    assert sorted(k for k, s in zip(links.kind_names(), links.source_names()) if s == "expert:ann") == \
+        ["negative", "positive"]
+
+
+def test_simulate_annotator_needs_a_motif_world(world, tmp_path):
+    from artkg.kg.synth import generate_world
+    from artkg.models.signatures.loop import simulate_annotator
+
+    plain = tmp_path / "plain"
+    generate_world(plain, n_artists=6, seed=1, image_size=16, works_per_artist=2, progress=False)
+    verdicts = tmp_path / "v.csv"
+    verdicts.write_text("a,b,kind\nx,y,\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no motif families"):
+        simulate_annotator(verdicts, plain)
+    with pytest.raises(InputError, match="no ground truth"):
+        simulate_annotator(verdicts, tmp_path / "nowhere")
+
+
+def test_cli_propose_on_the_run_and_export_stays_the_default(world, tmp_path):
+    out = tmp_path / "p"
+    result = _cli("signatures", "propose", world["run"], "--out", out, "--method", "kmeans", "--method-kwargs",
+                  '{"n_clusters": 40}', "--quiet", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["clusters"] == 40 and (out / "verdicts.csv").is_file()
+    assert summary["proposed_pairs"] == len(_read(out / "verdicts.csv"))
+    again = _cli("signatures", "propose", world["run"], "--out", out, "--quiet")
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    bad = _cli("signatures", "propose", world["run"], "--out", tmp_path / "q", "--method", "spectral")
+    assert bad.exit_code == 2 and "unknown clustering method" in bad.output
+    assert not (tmp_path / "q").exists()
+    export = _cli("signatures", world["run"], "--quiet", "--json")
+    assert export.exit_code == 0, export.output
+    assert json.loads(export.stdout)["key"] == "signatures-run"
