@@ -16,10 +16,35 @@ fills. Members are counted (the labels of the items), not distinct label values.
 
 ``retrieval_scores``: the held-out connections as queries — where does ``j`` rank among all other
 works for ``i`` (and ``i`` for ``j``)?
+
+**Many works** (the radius graph). scikit-learn's OPTICS and DBSCAN with ``metric="cosine"`` find
+each work's neighbours by brute force, one work at a time in float64: hours for 100,000 signatures
+of 1,280 dimensions. Both only ever look at the works within the radius (``max_eps`` for OPTICS,
+``eps`` for DBSCAN; OPTICS also at each work's ``min_samples`` nearest, only to learn whether they lie
+within it). So ``cluster`` can first build the sparse graph of all pairs within the radius and hand
+it to the same estimator with ``metric="precomputed"``, which treats absent entries as "not a
+neighbour". The graph: cosine similarities of the upper triangle by blocked float32 matrix products
+(half the products of a full search, no FAISS needed) kept from ``1 − radius − slack`` up, the slack
+bounding float32 rounding; then the float64 cosine distance of each candidate computed the way
+scikit-learn's ``cosine_distances`` does (``1 − x̂ᵢ·x̂ⱼ`` clipped at 0, rows normalised by
+``sklearn.preprocessing.normalize``), kept where ``≤ radius`` — a pair exactly at the radius stays,
+as with scikit-learn's ``<=``. The diagonal is stored: 0, except for an all-zero signature under
+OPTICS, whose cosine distance to itself scikit-learn's core-distance search computes as 1 (DBSCAN's
+single-chunk search zeroes the diagonal of its own distance matrix). For OPTICS, a row with fewer than ``min_samples``
+stored entries gets true float64 distances to the next works in index order as filler: its
+``min_samples``-th distance is then above ``max_eps`` whatever they are, and OPTICS makes its core
+distance infinite exactly as on the dense input (the reachabilities only ever read entries within
+``max_eps``). The labels equal the plain path's, up to float64 summation order (a pair whose
+distance lies within ~1e-16 of the radius, or two reachabilities within 1e-15 of each other, could
+in principle round apart; tests compare both paths on random and clustered sets).
+``fast=None`` takes this path from :data:`FAST_MIN_N` works on; ``fast=False`` never; ``fast=True``
+always (an ``InputError`` where it does not apply: another method, metric or neighbour algorithm,
+or a radius of 1 or more, whose graph would be dense).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -35,14 +60,18 @@ METHODS: dict[str, tuple[str, dict]] = {
     "kmeans": ("KMeans", {"n_init": "auto", "random_state": 0}),
 }
 KS = (20, 50, 100, 200, 400)
+#: from this many works on, ``cluster(..., fast=None)`` clusters OPTICS / DBSCAN on the radius graph
+FAST_MIN_N = 2000
 
 
-def cluster(signatures, method="optics", **kwargs) -> np.ndarray:
+def cluster(signatures, method="optics", fast: bool | None = None, **kwargs) -> np.ndarray:
     """``[n]`` int64 cluster labels (``-1``: noise) of the L2-normalised ``signatures``.
 
     ``method``: a name in :data:`METHODS` (``kwargs`` override its defaults; ``kmeans`` needs
     ``n_clusters``), an estimator class (built with ``kwargs``), or an estimator object with
-    ``fit_predict`` (used as is).
+    ``fit_predict`` (used as is). ``fast``: cluster ``optics`` / ``dbscan`` (cosine) on the sparse
+    graph of the pairs within the radius — ``None``: from :data:`FAST_MIN_N` works on, ``True``:
+    always, ``False``: never (see the module docstring; the labels are the same).
     """
     x = _as_matrix(signatures)
     if isinstance(method, str):
@@ -56,16 +85,121 @@ def cluster(signatures, method="optics", **kwargs) -> np.ndarray:
 
         cls_name, defaults = METHODS[name]
         estimator = getattr(sklearn.cluster, cls_name)(**{**defaults, **kwargs})
-    elif isinstance(method, type):
-        estimator = method(**kwargs)
+        why_not = _why_not_graph(name, kwargs, estimator, len(x))
+        if fast and why_not:
+            raise InputError(f"fast=True cannot be used here: {why_not}", "drop fast=True (or pass fast=None)")
+        if not why_not and (fast or (fast is None and len(x) >= FAST_MIN_N)):
+            return _fit_on_graph(name, estimator, x)
     else:
-        if kwargs:
-            raise InputError(f"keyword arguments {sorted(kwargs)} given with an estimator object",
-                             "set them on the estimator, or pass its name or class instead")
-        estimator = method
+        if fast:
+            raise InputError("fast=True needs the method name 'optics' or 'dbscan'",
+                             "pass cluster(signatures, 'optics', fast=True), or drop fast")
+        if isinstance(method, type):
+            estimator = method(**kwargs)
+        else:
+            if kwargs:
+                raise InputError(f"keyword arguments {sorted(kwargs)} given with an estimator object",
+                                 "set them on the estimator, or pass its name or class instead")
+            estimator = method
     if not hasattr(estimator, "fit_predict"):
         raise InputError(f"{type(estimator).__name__} has no fit_predict", "pass a scikit-learn style clusterer")
     return np.asarray(estimator.fit_predict(x), dtype=np.int64)
+
+
+def _why_not_graph(name: str, kwargs: dict, estimator, n: int) -> str | None:
+    """Why the radius graph cannot stand in for the estimator's own neighbour search (None: it can).
+    Invalid parameters are left to the plain path, where scikit-learn reports them."""
+    if name not in ("optics", "dbscan"):
+        return f"method {name!r} is not optics or dbscan"
+    if kwargs.get("metric", "cosine") != "cosine" or kwargs.get("metric_params") is not None:
+        return f"the metric {kwargs.get('metric')!r} (with metric_params {kwargs.get('metric_params')!r}) is not plain cosine"
+    if kwargs.get("algorithm", "auto") not in ("auto", "brute"):
+        return f"algorithm={kwargs['algorithm']!r} was asked for"
+    radius = estimator.max_eps if name == "optics" else estimator.eps
+    if not isinstance(radius, Real) or not 0 <= radius < 1:
+        return f"the radius {radius!r} is not in [0, 1) (the graph would be dense)"
+    if _min_entries(name, estimator.min_samples, n) is None:
+        return f"min_samples={estimator.min_samples!r} is not valid for {n} works"
+    return None
+
+
+def _min_entries(name: str, min_samples, n: int) -> int | None:
+    """Stored entries each row needs (OPTICS' ``min_samples`` as it resolves it; 0 for DBSCAN)."""
+    if isinstance(min_samples, bool):
+        return None
+    if name == "dbscan":
+        return 0 if isinstance(min_samples, Integral) and min_samples >= 1 else None
+    if isinstance(min_samples, Integral) and 2 <= min_samples <= n:
+        return int(min_samples)
+    if isinstance(min_samples, Real) and not isinstance(min_samples, Integral) and 0 < min_samples <= 1:
+        return min(n, max(2, int(min_samples * n)))  # scikit-learn's resolution of a fraction
+    return None
+
+
+def _fit_on_graph(name: str, estimator, x: np.ndarray) -> np.ndarray:
+    from sklearn.preprocessing import normalize
+
+    radius = float(estimator.max_eps if name == "optics" else estimator.eps)
+    xn = normalize(x, copy=False)  # the rows scikit-learn's cosine_distances would use (x is ours)
+    graph = _radius_graph(xn, radius, _min_entries(name, estimator.min_samples, len(x)), zero_self=name == "dbscan")
+    estimator.set_params(metric="precomputed")
+    return np.asarray(estimator.fit_predict(graph), dtype=np.int64)
+
+
+def _radius_graph(xn: np.ndarray, radius: float, min_entries: int = 0, zero_self: bool = False, block: int = 1024,
+                  tile: int = 16384):
+    """CSR ``[n, n]`` float64 cosine distances of every pair within ``radius`` and the diagonal (0, or 1
+    for a zero row unless ``zero_self``); rows with fewer than ``min_entries`` entries are padded with
+    farther true distances. Each row is sorted by distance."""
+    import scipy.sparse
+
+    n, d = xn.shape
+    x32 = xn.astype(np.float32)
+    slack = 2.0 * (d + 2) * 2.0 ** -24  # bounds the float32 rounding of a dot product of unit vectors
+    threshold = np.float32(1.0 - radius - slack)
+    rows, cols = [], []
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        for t in range(s, n, tile):  # the upper triangle only (block rows against columns from s on)
+            i, j = np.nonzero(x32[s:e] @ x32[t:t + tile].T >= threshold)
+            i += s
+            j += t
+            keep = i < j
+            rows.append(i[keep])
+            cols.append(j[keep])
+    del x32
+    i = np.concatenate(rows).astype(np.int64)
+    j = np.concatenate(cols).astype(np.int64)
+    dist = _pair_distances(xn, i, j)
+    keep = dist <= radius
+    i, j, dist = i[keep], j[keep], dist[keep]
+    zero_row = ~np.any(xn, axis=1) & (not zero_self)
+    diag = np.arange(n, dtype=np.int64)
+    ri, ci = [i, j, diag], [j, i, diag]
+    data = [dist, dist, zero_row.astype(np.float64)]
+    if min_entries:
+        count = np.bincount(np.concatenate([i, j]), minlength=n) + 1
+        short = np.flatnonzero(count < min_entries)
+        if len(short):  # true distances to the next works in index order: all beyond the radius
+            fi = np.repeat(short, min_entries - 1)
+            fj = (fi + np.tile(np.arange(1, min_entries, dtype=np.int64), len(short))) % n
+            ri.append(fi)
+            ci.append(fj)
+            data.append(_pair_distances(xn, fi, fj))
+    ri, ci, data = np.concatenate(ri), np.concatenate(ci), np.concatenate(data)
+    _, first = np.unique(ri * n + ci, return_index=True)  # a filler may repeat a pair within the radius
+    ri, ci, data = ri[first], ci[first], data[first]
+    order = np.lexsort((ci, data, ri))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(ri, minlength=n))])
+    return scipy.sparse.csr_matrix((data[order], ci[order], indptr), shape=(n, n))
+
+
+def _pair_distances(xn: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
+    """float64 cosine distances ``1 − x̂ᵢ·x̂ⱼ`` clipped to [0, 2], as scikit-learn's ``cosine_distances``."""
+    sim = np.empty(len(i))
+    for s in range(0, len(i), chunk):
+        sim[s:s + chunk] = np.einsum("ij,ij->i", xn[i[s:s + chunk]], xn[j[s:s + chunk]])
+    return np.clip(1.0 - sim, 0.0, 2.0)
 
 
 def family_scores(labels, families: Sequence) -> dict:
