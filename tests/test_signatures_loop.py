@@ -200,3 +200,18 @@ def test_cli_propose_on_the_run_and_export_stays_the_default(world, tmp_path):
     export = _cli("signatures", world["run"], "--quiet", "--json")
     assert export.exit_code == 0, export.output
     assert json.loads(export.stdout)["key"] == "signatures-run"
+
+
+def test_cli_map_writes_png_html_and_json(world, tmp_path):
+    out = tmp_path / "map"
+    result = _cli("signatures", "map", world["run"], "--out", out, "--embedding", "pca", "--method", "kmeans",
+                  "--method-kwargs", '{"n_clusters": 5}', "--quiet", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    data = json.loads((out / "map.json").read_text(encoding="utf-8"))
+    n = len(list((world["graph"] / "images").glob("*.png")))
+    assert report["n"] == len(data["works"]) == n and report["clusters"] == 5 and report["noise"] == 0
+    assert report["thumbnails"] == n and (out / "map.png").stat().st_size > 1000
+    assert (out / "map.html").read_text(encoding="utf-8").count("data:image/jpeg;base64") == n
+    bad = _cli("signatures", "map", world["run"], "--out", tmp_path / "m2", "--embedding", "mds")
+    assert bad.exit_code == 2 and "mds" in bad.output and not (tmp_path / "m2").exists()
