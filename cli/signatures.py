@@ -119,6 +119,8 @@ def propose(
     out: Path = typer.Option(..., "--out", help="Folder for verdicts.csv, proposals.json and sheets/."),
     method: str = typer.Option("optics", "--method", help="optics, dbscan, hdbscan or kmeans (scikit-learn)."),
     method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer."),
+    max_eps: str = typer.Option("auto", "--max-eps", help="OPTICS cut: auto (best on the run's validation and "
+                                "test connections) or a cosine distance (the thesis: 0.13)."),
     max_cluster_size: int = typer.Option(50, "--max-cluster-size", help="Larger clusters are not proposed."),
     no_sheets: bool = typer.Option(False, "--no-sheets", help="Skip the contact-sheet PNGs."),
     graph: Optional[Path] = GraphOption,
@@ -131,10 +133,21 @@ def propose(
     """Cluster the run's signatures and export the pairs of works the graph does not link yet, for annotation."""
     from artkg.models.signatures.loop import propose as propose_pairs
 
+    from artkg.kg.errors import InputError
+
     setup_logging(quiet=quiet)
+    if max_eps.strip().lower() != "auto":
+        try:
+            eps: object = float(max_eps)
+        except ValueError:
+            raise InputError(f"--max-eps {max_eps!r} is neither auto nor a number", "pass auto or e.g. 0.13") from None
+        if not 0 < eps <= 2:
+            raise InputError(f"--max-eps {max_eps} is not a cosine distance in (0, 2]", "pass auto or e.g. 0.13")
+    else:
+        eps = "auto"
     summary = propose_pairs(run, out, graph, method, _method_kwargs(method_kwargs), max_cluster_size,
                             sheets=not no_sheets, image_root=image_root, device=device, progress=not quiet,
-                            overwrite=overwrite)
+                            overwrite=overwrite, max_eps=eps)
     emit(summary, as_json, lambda s: f"{s['proposed_pairs']:,} unknown pairs in {s['proposed_clusters']:,} of "
                                      f"{s['clusters']:,} clusters ({s['noise']:,} of {s['works']:,} works in none) "
                                      f"written to {out}\n  mark each pair positive or negative in the kind column "

@@ -215,3 +215,37 @@ def test_cli_map_writes_png_html_and_json(world, tmp_path):
     assert (out / "map.html").read_text(encoding="utf-8").count("data:image/jpeg;base64") == n
     bad = _cli("signatures", "map", world["run"], "--out", tmp_path / "m2", "--embedding", "mds")
     assert bad.exit_code == 2 and "mds" in bad.output and not (tmp_path / "m2").exists()
+
+
+def test_calibrate_eps_cuts_between_the_families_and_the_rest():
+    from artkg.models.signatures.loop import calibrate_eps
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(12, 16))
+    # 12 families of 3 works at cosine distance ~1e-4 of their centre, far from each other
+    x = np.repeat(centres, 3, axis=0) + 1e-3 * rng.normal(size=(36, 16))
+    fams = [list(range(3 * k, 3 * k + 3)) for k in range(12)]
+    cal = calibrate_eps(x, fams[:6])
+    assert cal["recall"] == 1.0 and cal["precision"] == 1.0
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    d = 1 - xn @ xn.T
+    intra = max(d[i, j] for f in fams for i in f for j in f)
+    inter = min(d[i, j] for a in range(12) for b in range(12) if a != b for i in fams[a] for j in fams[b])
+    assert intra <= cal["max_eps"] < inter
+    with pytest.raises(InputError, match="max-eps"):
+        calibrate_eps(x, [[1]])
+
+
+def test_propose_calibrates_optics_on_the_runs_held_out_known_links(world, tmp_path):
+    result = _cli("signatures", "propose", world["run"], "--out", tmp_path / "p", "--quiet", "--json", "--no-sheets")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    cal = summary["calibration"]
+    assert cal["families"] >= 1 and summary["method_kwargs"]["max_eps"] == cal["max_eps"]
+    assert max(s for _, s in cal["grid"]) == round(cal["score"], 6)
+    fixed = _cli("signatures", "propose", world["run"], "--out", tmp_path / "q", "--max-eps", "0.13", "--quiet",
+                 "--json", "--no-sheets")
+    assert fixed.exit_code == 0 and json.loads(fixed.stdout)["method_kwargs"]["max_eps"] == 0.13
+    assert json.loads(fixed.stdout)["calibration"] is None
+    bad = _cli("signatures", "propose", world["run"], "--out", tmp_path / "r", "--max-eps", "wide")
+    assert bad.exit_code == 2 and "--max-eps" in bad.output

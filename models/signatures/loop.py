@@ -72,15 +72,78 @@ def known_pairs(graph) -> set[tuple[int, int]]:
     return set(zip(lo.tolist(), hi.tolist()))
 
 
+def run_families(run_dir, graph, works: np.ndarray, parts=("val", "test")) -> list[list[int]]:
+    """The connected groups of the run's ``parts`` connections (never trained on), as rows of ``works``."""
+    from artkg.models.run import SPLIT
+    from artkg.models.signatures.split import components
+
+    split = json.loads((Path(run_dir) / SPLIT).read_text(encoding="utf-8"))
+    index = {iri: i for i, iri in enumerate(graph.iris["artwork"])}
+    row = np.full(graph.num_nodes("artwork"), -1, dtype=np.int64)
+    row[works] = np.arange(len(works))
+    run_rows = np.array([row[index[i]] if i in index else -1 for i in split["works"]], dtype=np.int64)
+    pairs = np.concatenate([np.asarray(split["connections"].get(p, []), dtype=np.int64).reshape(-1, 2)
+                            for p in parts])
+    pairs = run_rows[pairs] if len(pairs) else pairs
+    pairs = pairs[(pairs >= 0).all(axis=1)]
+    if not len(pairs):
+        return []
+    comp = components(len(works), pairs)
+    linked = np.unique(pairs)
+    return [linked[comp[linked] == c].tolist() for c in np.unique(comp[linked])]
+
+
+def calibrate_eps(signatures, families, grid=None, min_samples: int = 2) -> dict:
+    """The OPTICS cut (``max_eps``) that best recovers ``families`` (lists of rows): OPTICS is fitted
+    once up to the largest candidate, then cut at each (:func:`sklearn.cluster.cluster_optics_dbscan`);
+    the score is the harmonic mean of the families' mean recall and mean precision
+    (:func:`~artkg.models.signatures.clusters.family_scores`). ``grid`` defaults to 40 quantiles of the
+    works' nearest-neighbour distances and 1.25–3 times the largest, so it follows the signatures' own scale. Returns
+    ``{"max_eps", "score", "recall", "precision", "grid": [[eps, score], ...]}``."""
+    from sklearn.cluster import OPTICS, cluster_optics_dbscan
+
+    from artkg.models.signatures.clusters import _as_matrix, family_scores
+
+    x = _as_matrix(signatures)
+    fams = [f for f in families if len(set(f)) > 1]
+    if not fams:
+        raise InputError("no family of two or more works to calibrate the clustering on",
+                         "pass max_eps explicitly (e.g. --max-eps 0.13)")
+    if grid is None:
+        d = 1.0 - x @ x.T
+        np.fill_diagonal(d, np.inf)
+        nn = np.maximum(d.min(axis=1), 0.0)
+        grid = np.unique(np.r_[np.quantile(nn, np.linspace(0.02, 1.0, 40)), nn.max() * np.array([1.25, 1.5, 2, 3])])
+        grid = grid[grid > 0] if (grid > 0).any() else np.array([1e-6])
+    grid = np.asarray(grid, dtype=np.float64)
+    top = float(grid.max())
+    opt = OPTICS(metric="cosine", max_eps=top, eps=top, min_samples=min_samples, cluster_method="dbscan").fit(x)
+    table, best = [], None
+    for eps in grid.tolist():
+        labels = cluster_optics_dbscan(reachability=opt.reachability_, core_distances=opt.core_distances_,
+                                       ordering=opt.ordering_, eps=eps)
+        f = family_scores(labels, fams)
+        r, p = f["mean_recall"], f["mean_precision"]
+        score = 2 * r * p / (r + p) if r + p > 0 else 0.0
+        table.append([round(eps, 6), round(score, 6)])
+        if best is None or score > best["score"]:
+            best = {"max_eps": float(eps), "score": score, "recall": r, "precision": p}
+    return {**best, "families": len(fams), "grid": table}
+
+
 def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict | None = None,
             max_cluster_size: int = 50, sheets: bool = True, image_root=None, device: str = "auto",
-            progress: bool = False, overwrite: bool = False, signatures=None) -> dict:
+            progress: bool = False, overwrite: bool = False, signatures=None, max_eps="auto") -> dict:
     """Export the clusters of ``run_dir``'s signatures that hold unknown pairs (see the module docstring).
 
-    ``signatures``: an optional ``(signatures, artwork indices, paths, graph)`` tuple as returned by
-    :func:`collection_signatures`, to skip recomputing them. Clusters above ``max_cluster_size`` works
-    are not proposed (their pairs would swamp the annotator; they are counted in ``too_large``).
-    Returns the summary written to ``proposals.json`` (without the clusters)."""
+    ``max_eps`` (OPTICS only): ``"auto"`` cuts the OPTICS ordering where it best recovers the run's
+    validation and test connections (:func:`calibrate_eps`; fine-tuning changes the signatures' scale,
+    and a fixed 0.13 may chain everything into one cluster or nothing at all); a number fixes it (the
+    thesis: 0.13); ``None`` leaves ``method_kwargs`` alone. ``signatures``: an optional ``(signatures,
+    artwork indices, paths, graph)`` tuple as returned by :func:`collection_signatures`, to skip
+    recomputing them. Clusters above ``max_cluster_size`` works are not proposed (their pairs would
+    swamp the annotator; they are counted in ``too_large``). Returns the summary written to
+    ``proposals.json`` (without the clusters)."""
     from artkg.models.signatures.clusters import cluster
 
     out = Path(out)
@@ -89,7 +152,21 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
     if max_cluster_size < 2:
         raise InputError(f"max_cluster_size {max_cluster_size} leaves no cluster to propose", "pass 2 or more")
     sig, works, paths, graph = signatures or collection_signatures(run_dir, graph_dir, image_root, device, progress)
-    labels = cluster(sig, method, **(method_kwargs or {}))
+    method_kwargs = dict(method_kwargs or {})
+    calibration = None
+    if isinstance(method, str) and method.strip().lower() == "optics" and max_eps is not None:
+        if max_eps == "auto":
+            fams = run_families(run_dir, graph, works)
+            if not fams:
+                raise InputError(f"the run {run_dir} has no validation or test connection to calibrate max_eps on",
+                                 "pass --max-eps (e.g. 0.13)")
+            calibration = calibrate_eps(sig, fams, min_samples=int(method_kwargs.get("min_samples", 2)))
+            method_kwargs["max_eps"] = calibration["max_eps"]
+            log.info("OPTICS max_eps %.4g (recovers %d held-out known groups: recall %.2f, precision %.2f)",
+                     calibration["max_eps"], calibration["families"], calibration["recall"], calibration["precision"])
+        else:
+            method_kwargs["max_eps"] = float(max_eps)
+    labels = cluster(sig, method, **method_kwargs)
     x = sig / np.maximum(np.linalg.norm(sig, axis=1, keepdims=True), 1e-12)
     known = known_pairs(graph)
     iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
@@ -121,7 +198,7 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
                     "(e.g. max_eps) or raise max_cluster_size", len(too_large), max_cluster_size, too_large[:5])
     summary = {"run": str(Path(run_dir).resolve()), "graph": str(Path(graph.root).resolve()),
                "method": method if isinstance(method, str) else type(method).__name__,
-               "method_kwargs": method_kwargs or {}, "works": int(len(works)),
+               "method_kwargs": method_kwargs, "calibration": calibration, "works": int(len(works)),
                "clusters": int(len(np.unique(labels[labels >= 0]))), "noise": int((labels < 0).sum()),
                "proposed_clusters": len(clusters), "proposed_pairs": len(rows), "too_large": too_large,
                "max_cluster_size": int(max_cluster_size)}
