@@ -18,7 +18,7 @@ sys.path.insert(0, str(BENCH))
 from _common import OUT, log, write_json
 
 BENCHMARKS = ("bench_build", "bench_influence", "bench_faiss", "bench_search", "bench_features", "bench_epoch",
-              "bench_memory", "bench_recsys", "bench_multimodal")
+              "bench_memory", "bench_recsys", "bench_multimodal", "bench_signatures")
 # Full-size runs only: a full-batch step on WikiArt reads the whole graph, so its memory peak is
 # reached in the first steps; whole epochs (~20 min each here) stay with `bench_memory.py` alone.
 FULL_ARGS = {"bench_memory": ["--max-steps", "10"]}
@@ -100,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
                      f"{sz['memory']['users']:,} users × {sz['memory']['items']:,} items: fit {r.get('fit_peak_gib')} GiB, "
                      f"evaluate {r.get('eval_peak_gib')} GiB ({r.get('fit_peak_over_raw')}× / "
                      f"{r.get('eval_peak_over_raw')}× the raw inputs)")
+    sig = results.get("bench_signatures")
+    if sig:
+        r = sig["ratios"]
+        lines.append(f"  signatures: extraction ours/bare throughput {r.get('ours_over_bare_throughput')}× (goal ≥ 0.9); "
+                     f"OPTICS on {r.get('cluster_large_n'):,} signatures {r.get('cluster_large_s')} s, "
+                     f"peak RSS {r.get('cluster_large_peak_mib')} MiB; plain sklearn / radius graph "
+                     f"{r.get('plain_over_fast')}× at {r.get('compare_n'):,} (identical labels: {r.get('identical_labels')})")
     if failed:
         lines.append(f"  FAILED: {', '.join(failed)}")
     print("\n".join(lines))

@@ -62,9 +62,8 @@ def test_pairs_exactly_at_the_radius():
     for k, (a, b) in enumerate(pairs):
         x[2 * k, 2 * k:2 * k + 2], x[2 * k + 1, 2 * k:2 * k + 2] = a, b
     x[2 * len(pairs):] = np.random.default_rng(0).standard_normal((40, d))
-    from sklearn.metrics.pairwise import cosine_distances
-
     from artkg.models.signatures.loss import l2_normalise
+    from sklearn.metrics.pairwise import cosine_distances
 
     for k in range(len(pairs)):
         radius = float(cosine_distances(l2_normalise(x[[2 * k]]), l2_normalise(x[[2 * k + 1]]))[0, 0])
@@ -89,7 +88,6 @@ def test_radius_graph_holds_every_pair_within_the_radius():
     xn = normalize(families(500, 32, 3))
     dense = cosine_distances(xn, xn)
     g = clusters._radius_graph(xn, 0.13, min_entries=4, block=64, tile=128)  # several blocks and tiles
-    rows, cols = g.nonzero()
     stored = np.zeros_like(dense, dtype=bool)
     stored[np.repeat(np.arange(500), np.diff(g.indptr)), g.indices] = True
     within = dense <= 0.13
