@@ -249,3 +249,19 @@ def test_propose_calibrates_optics_on_the_runs_held_out_known_links(world, tmp_p
     assert json.loads(fixed.stdout)["calibration"] is None
     bad = _cli("signatures", "propose", world["run"], "--out", tmp_path / "r", "--max-eps", "wide")
     assert bad.exit_code == 2 and "--max-eps" in bad.output
+
+
+def test_calibrate_eps_on_the_radius_graph_matches_plain_optics(monkeypatch):
+    import artkg.models.signatures.clusters as clusters
+    from artkg.models.signatures.loop import calibrate_eps
+
+    rng = np.random.default_rng(1)
+    x = np.repeat(rng.normal(size=(30, 8)), 3, axis=0) + 0.05 * rng.normal(size=(90, 8))
+    fams = [list(range(3 * k, 3 * k + 3)) for k in range(10)]
+    plain = calibrate_eps(x, fams)
+    calls = []
+    real = clusters._fit_on_graph
+    monkeypatch.setattr(clusters, "FAST_MIN_N", 10)
+    monkeypatch.setattr(clusters, "_fit_on_graph", lambda *a: calls.append(1) or real(*a))
+    fast = calibrate_eps(x, fams)
+    assert calls and fast == plain

@@ -102,7 +102,7 @@ def calibrate_eps(signatures, families, grid=None, min_samples: int = 2) -> dict
     ``{"max_eps", "score", "recall", "precision", "grid": [[eps, score], ...]}``."""
     from sklearn.cluster import OPTICS, cluster_optics_dbscan
 
-    from artkg.models.signatures.clusters import _as_matrix, family_scores
+    from artkg.models.signatures.clusters import FAST_MIN_N, _as_matrix, _fit_on_graph, family_scores
 
     x = _as_matrix(signatures)
     fams = [f for f in families if len(set(f)) > 1]
@@ -110,14 +110,21 @@ def calibrate_eps(signatures, families, grid=None, min_samples: int = 2) -> dict
         raise InputError("no family of two or more works to calibrate the clustering on",
                          "pass max_eps explicitly (e.g. --max-eps 0.13)")
     if grid is None:
-        d = 1.0 - x @ x.T
-        np.fill_diagonal(d, np.inf)
-        nn = np.maximum(d.min(axis=1), 0.0)
+        nn = np.empty(len(x))
+        step = max(1, (1 << 24) // len(x))
+        for start in range(0, len(x), step):  # nearest-neighbour distances, a block of rows at a time
+            d = 1.0 - x[start:start + step] @ x.T
+            d[np.arange(len(d)), np.arange(start, start + len(d))] = np.inf
+            nn[start:start + len(d)] = np.maximum(d.min(axis=1), 0.0)
         grid = np.unique(np.r_[np.quantile(nn, np.linspace(0.02, 1.0, 40)), nn.max() * np.array([1.25, 1.5, 2, 3])])
         grid = grid[grid > 0] if (grid > 0).any() else np.array([1e-6])
     grid = np.asarray(grid, dtype=np.float64)
     top = float(grid.max())
-    opt = OPTICS(metric="cosine", max_eps=top, eps=top, min_samples=min_samples, cluster_method="dbscan").fit(x)
+    opt = OPTICS(metric="cosine", max_eps=top, eps=top, min_samples=min_samples, cluster_method="dbscan")
+    if len(x) >= FAST_MIN_N and top < 1:  # the sparse radius graph of cluster()'s fast path
+        _fit_on_graph("optics", opt, x)
+    else:
+        opt.fit(x)
     table, best = [], None
     for eps in grid.tolist():
         labels = cluster_optics_dbscan(reachability=opt.reachability_, core_distances=opt.core_distances_,
