@@ -90,6 +90,27 @@ def test_compound_hinge_gradients_finite():
         compound_hinge(a, b[:3], c)
 
 
+def test_compound_hinge_chord_distance_by_hand_and_its_gradient_where_works_meet():
+    # unit vectors at angles 0, 0.3 and 1.0 rad: chords 2 sin(θ/2)
+    a, b, c = t([[1.0, 0.0]]), t([[math.cos(0.3), math.sin(0.3)]]), t([[math.cos(1.0), math.sin(1.0)]])
+    d_ab, d_ac, d_bc = 2 * math.sin(0.15), 2 * math.sin(0.5), 2 * math.sin(0.35)
+    expected = max(0.0, 0.1 + d_ab - min(d_ac, d_bc)) + max(0.0, d_ab - 0.2)
+    assert float(compound_hinge(a, b, c, 0.1, 0.2, distance="chord")) == pytest.approx(expected, abs=1e-12)
+    # where A, B and C nearly coincide, 1 - cos has (almost) no gradient left; the chord has
+    grads = {}
+    for distance in ("cosine", "chord"):
+        x = t([[1.0, 1e-4]]).requires_grad_(True)
+        compound_hinge(x, t([[1.0, 0.0]]), t([[1.0, 2e-4]]), 0.01, 0.1, distance=distance).backward()
+        grads[distance] = float(x.grad.abs().max())
+    assert grads["cosine"] < 1e-3 < grads["chord"]
+    with pytest.raises(InputError, match="unknown distance"):
+        compound_hinge(a, b, c, distance="euclid")
+    from artkg.models.signatures.config import SignatureConfig
+
+    with pytest.raises(InputError, match="distance 'euclid'"):
+        SignatureConfig.coerce({"distance": "euclid"})
+
+
 # ----------------------------------------------------------------------------------------- split
 def _random_pairs(n, p, seed):
     rng = np.random.default_rng(seed)

@@ -28,7 +28,8 @@ class SignatureConfig(JsonOptions):
     lr: PositiveFloat = 1e-4  # AdamW
     weight_decay: NonNegativeFloat = 1e-4
     margin: NonNegativeFloat = 0.01  # the triplet term of the compound hinge
-    margin2: NonNegativeFloat = 0.1  # connected pairs are pulled within this cosine distance
+    margin2: NonNegativeFloat = 0.1  # connected pairs are pulled within this distance
+    distance: str = "cosine"  # the loss's d: cosine (1 - cos, the thesis) or chord (|a - b|; see loss.compound_hinge)
     k_negatives: PositiveInt = 10  # C is drawn among this many nearest unconnected training works
     first_stage_epochs: NonNegativeInt = 2  # epochs 0 .. e1-1 train the last stage only
     unfreeze_every: PositiveInt = 2  # then one more stage every this many epochs
@@ -45,6 +46,11 @@ class SignatureConfig(JsonOptions):
         from artkg.kg.links import kind_code
         from artkg.kg.schema import LINK_KINDS
 
+        from artkg.models.signatures.loss import DISTANCES
+
+        if self.distance not in DISTANCES:
+            raise InputError(f"distance {self.distance!r} is not one of {', '.join(DISTANCES)}",
+                             'e.g. "distance": "cosine"')
         kinds = [str(k).strip().lower() for k in self.positive_kinds]
         if not kinds:
             raise InputError("positive_kinds is empty", 'e.g. "positive_kinds": ["positive", "duplicate", "similar"]')

@@ -52,10 +52,21 @@ def signature_pool(feature_map):
     return l2_normalise(pooled)
 
 
-def compound_hinge(a, b, c, margin: float = 0.01, margin2: float = 0.1, reduction: str = "mean"):
+DISTANCES = ("cosine", "chord")
+
+
+def compound_hinge(a, b, c, margin: float = 0.01, margin2: float = 0.1, reduction: str = "mean",
+                   distance: str = "cosine"):
     """The compound hinge loss of anchors ``a``, connected works ``b`` and negatives ``c`` (``[B, D]``
     tensors, normalised here per sample). ``reduction``: ``"mean"`` (default), ``"sum"`` or ``"none"``
-    (the ``[B]`` per-triplet losses)."""
+    (the ``[B]`` per-triplet losses).
+
+    ``distance``: ``"cosine"`` (``d = 1 − cos``, the thesis) or ``"chord"`` (``d = ‖a − b‖ =
+    sqrt(2 − 2 cos)``, the straight-line distance of the unit vectors; the margins are then in its
+    units: the chord of a cosine distance ``δ`` is ``sqrt(2δ)``). ``1 − cos`` is flat where the
+    signatures meet (its gradient vanishes as ``θ²/2``), so a run that shrinks every distance at once
+    can settle where all works look alike and the hinge stays at ``m`` with no gradient left to
+    undo it; the chord's gradient does not vanish there."""
     import torch
 
     shapes = {tuple(t.shape) for t in (a, b, c)}
@@ -64,10 +75,13 @@ def compound_hinge(a, b, c, margin: float = 0.01, margin2: float = 0.1, reductio
                          "one [B, D]", "pass three signature batches of the same shape")
     if reduction not in ("mean", "sum", "none"):
         raise InputError(f"unknown reduction {reduction!r}", "use 'mean', 'sum' or 'none'")
+    if distance not in DISTANCES:
+        raise InputError(f"unknown distance {distance!r}", f"use one of {', '.join(DISTANCES)}")
     a, b, c = l2_normalise(a), l2_normalise(b), l2_normalise(c)
-    d_ab = 1 - (a * b).sum(-1)
-    d_ac = 1 - (a * c).sum(-1)
-    d_bc = 1 - (b * c).sum(-1)
+    if distance == "cosine":
+        d_ab, d_ac, d_bc = 1 - (a * b).sum(-1), 1 - (a * c).sum(-1), 1 - (b * c).sum(-1)
+    else:  # the chord, from the difference (exact near 0, where sqrt(2 - 2 cos) loses all precision)
+        d_ab, d_ac, d_bc = ((x - y).square().sum(-1).clamp_min(1e-12).sqrt() for x, y in ((a, b), (a, c), (b, c)))
     loss = torch.relu(margin + d_ab - torch.minimum(d_ac, d_bc)) + torch.relu(d_ab - margin2)
     if reduction == "mean":
         return loss.mean()

@@ -311,7 +311,7 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
             batch = triplets[s:s + config.batch_size]
             x = images.batch(batch.T.ravel()).to(device)  # all A, then all B, then all C
             sig = backbone(x).view(3, len(batch), -1)
-            loss = compound_hinge(sig[0], sig[1], sig[2], config.margin, config.margin2)
+            loss = compound_hinge(sig[0], sig[1], sig[2], config.margin, config.margin2, distance=config.distance)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
