@@ -83,6 +83,9 @@ def built(tmp_path_factory) -> dict[str, Path]:
     (files / "other_graph.csv").write_text("user,artwork,timestamp\nann,http://example.org/other/W1,2016-01-01\n")
     nodes0 = json.loads((world / "processed" / "nodes.json").read_text())
     (files / "bad_times.csv").write_text(f"user,artwork,timestamp\nann,{nodes0['artwork']['iri'][0]},last tuesday\n")
+    w0, w1 = nodes0["artwork"]["iri"][:2]
+    (files / "verdicts_unknown.csv").write_text(f"a,b,kind\n{w0},{w1},looks alike\n")
+    (files / "verdicts_empty.csv").write_text(f"a,b,kind\n{w0},{w1},\n")
     (root / "empty_dir").mkdir()
     paths["files"] = files
     nodes = json.loads((world / "processed" / "nodes.json").read_text())
@@ -230,6 +233,13 @@ CASES = [
     ("train-resume-not-signatures", "artkg train graphclip {world} --resume --out {root}/r", "--resume"),
     ("signatures-missing-run", "artkg signatures {root}/missing", "no run directory"),
     ("signatures-classifier-run", "artkg signatures {run}", "not a signatures run"),
+    ("signatures-propose-missing-run", "artkg signatures propose {root}/missing --out {root}/p", "no run directory"),
+    ("signatures-propose-classifier-run", "artkg signatures propose {run} --out {root}/p", "not a signatures run"),
+    ("signatures-map-classifier-run", "artkg signatures map {run} --out {root}/m", "not a signatures run"),
+    ("signatures-annotate-unknown-kind", "artkg signatures annotate {world} {files}/verdicts_unknown.csv",
+     "unknown kind \\('looks alike'"),
+    ("signatures-annotate-no-verdict", "artkg signatures annotate {world} {files}/verdicts_empty.csv", "has a verdict"),
+    ("signatures-annotate-missing-file", "artkg signatures annotate {world} {root}/missing.csv", "no verdicts file"),
 ]
 
 

@@ -45,6 +45,8 @@ def test_bench_faiss_quick():
     ("bench_recsys", "recsys: curatornet fit / bare loop throughput",
      ("ours_over_bare_throughput", "bare_over_ours_latency", "fit_peak_gib", "eval_peak_over_raw")),
     ("bench_multimodal", "multimodal: total late fusion bare/library", ("bare_over_library_total",)),
+    ("bench_signatures", "signatures: extraction ours/bare throughput",
+     ("ours_over_bare_throughput", "cluster_large_s", "plain_over_fast")),
 ])
 def test_learning_benchmarks_quick(name, line, keys):
     """Issue 3's benchmarks (features, GraphCLIP epoch, memory) in their small --quick variants."""
@@ -60,6 +62,8 @@ def test_learning_benchmarks_quick(name, line, keys):
         assert report["result"]["max_abs_diff_ours_vs_bare"] < 1e-4 and report["result"]["all_encoded"]
     if name == "bench_epoch":  # the bare loop does the same computation as the Trainer
         assert report["result"]["max_abs_loss_diff"] < 1e-3
+    if name == "bench_signatures":  # the fast clustering gave plain scikit-learn's labels
+        assert report["ratios"]["identical_labels"] is True
     if name == "bench_recsys":  # the bare loop trains the same network; the bare top 20 are ours
         assert report["result"]["throughput"]["max_abs_loss_diff"] < 1e-3
         assert all(report["result"]["latency"]["same_top20"].values())
