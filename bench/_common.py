@@ -253,3 +253,41 @@ def _utc_now() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def sections_main(bench: str, doc: str, script: Path, sections: dict, sizes: dict, repeat_defaults: tuple[int, int],
+                  argv: list[str] | None = None, worker_threads: bool = False, quick_help: str = "a minute") -> int:
+    """The ``main`` of a benchmark made of sections, each ``name -> (worker(cfg, repeat[, threads]),
+    report(result, threads, machine) -> ratios)`` with ``sizes[name] = (full, quick)``: parses
+    ``--quick/--only/--repeat/--threads``, runs each section's worker in a child process
+    (``--worker``) and writes ``bench/out/<bench>.json``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"small sizes (smoke test, {quick_help})")
+    parser.add_argument("--only", nargs="+", choices=tuple(sections), help="run only these sections")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help=f"interleaved rounds (default {repeat_defaults[0]}; quick {repeat_defaults[1]})")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads of every child (default 1)")
+    parser.add_argument("--worker", nargs=4 if worker_threads else 3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        name, cfg, repeat = args.worker[0], json.loads(args.worker[1]), int(args.worker[2])
+        extra = (int(args.worker[3]),) if worker_threads else ()
+        print(json.dumps(sections[name][0](cfg, repeat, *extra)))
+        return 0
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # the children's numpy
+        os.environ[var] = str(args.threads)
+    q = 1 if args.quick else 0
+    chosen = {name: sizes[name][q] for name in sections}
+    repeat = args.repeat or repeat_defaults[q]
+    info = machine()
+    res, ratios = {}, {}
+    for name in args.only or list(sections):
+        res[name] = run_worker(script, name, [json.dumps(chosen[name]), str(repeat)]
+                               + ([str(args.threads)] if worker_threads else []))
+        ratios.update(sections[name][1](res[name], args.threads, info))
+    write_json(bench, {"quick": args.quick, "machine": info,
+                       "config": {"sizes": chosen, "repeat": repeat, "threads": args.threads},
+                       "result": res, "ratios": ratios})
+    return 0

@@ -25,15 +25,12 @@ Table on stdout, JSON in ``bench/out/bench_multimodal.json``.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import interleaved, machine, peak_rss_mib, run_worker, table, write_json
+from _common import interleaved, peak_rss_mib, sections_main, table
 
 SCRIPT = Path(__file__).resolve()
 SIZES = {"rrf": ({"items": 100_000, "models": 2, "top": 20, "k": 60.0, "partial_r": 100},  # (full, quick)
@@ -200,32 +197,8 @@ SECTIONS = {"rrf": (worker_rrf, report_rrf), "lda": (worker_lda, report_lda)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test, seconds)")
-    parser.add_argument("--only", nargs="+", choices=tuple(SECTIONS), help="run only these sections")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help=f"interleaved rounds (default {REPEAT[0]}; quick {REPEAT[1]})")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads of every child (default 1)")
-    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        name, cfg, repeat = args.worker[0], json.loads(args.worker[1]), int(args.worker[2])
-        print(json.dumps(SECTIONS[name][0](cfg, repeat)))
-        return 0
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # the children's numpy
-        os.environ[var] = str(args.threads)
-    q = 1 if args.quick else 0
-    sizes = {name: SIZES[name][q] for name in SECTIONS}
-    repeat = args.repeat or REPEAT[q]
-    info = machine()
-    res, ratios = {}, {}
-    for name in args.only or list(SECTIONS):
-        res[name] = run_worker(SCRIPT, name, [json.dumps(sizes[name]), str(repeat)])
-        ratios.update(SECTIONS[name][1](res[name], args.threads, info))
-    write_json("bench_multimodal", {"quick": args.quick, "machine": info,
-                                    "config": {"sizes": sizes, "repeat": repeat, "threads": args.threads},
-                                    "result": res, "ratios": ratios})
-    return 0
+    return sections_main("bench_multimodal", __doc__, SCRIPT, SECTIONS, SIZES, REPEAT, argv, worker_threads=False,
+                         quick_help="seconds")
 
 
 if __name__ == "__main__":

@@ -28,24 +28,13 @@ Usage: ``python bench/bench_signatures.py [--quick] [--only extraction cluster_l
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (
-    interleaved,
-    machine,
-    peak_rss_mib,
-    run_worker,
-    set_threads,
-    table,
-    write_json,
-)
+from _common import interleaved, peak_rss_mib, sections_main, set_threads, table  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 SIZES = {"extraction": ({"images": 160, "batch_size": 32, "image_size": 224},  # (full, quick)
@@ -268,32 +257,8 @@ SECTIONS = {"extraction": (worker_extraction, report_extraction),
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test, a minute)")
-    parser.add_argument("--only", nargs="+", choices=tuple(SECTIONS), help="run only these sections")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help=f"interleaved rounds (default {REPEAT[0]}; quick {REPEAT[1]})")
-    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS/OpenMP threads of every child (default 1)")
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        name, cfg, repeat, threads = args.worker[0], json.loads(args.worker[1]), int(args.worker[2]), int(args.worker[3])
-        print(json.dumps(SECTIONS[name][0](cfg, repeat, threads)))
-        return 0
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # the children's numpy
-        os.environ[var] = str(args.threads)
-    q = 1 if args.quick else 0
-    sizes = {name: SIZES[name][q] for name in SECTIONS}
-    repeat = args.repeat or REPEAT[q]
-    info = machine()
-    res, ratios = {}, {}
-    for name in args.only or list(SECTIONS):
-        res[name] = run_worker(SCRIPT, name, [json.dumps(sizes[name]), str(repeat), str(args.threads)])
-        ratios.update(SECTIONS[name][1](res[name], args.threads, info))
-    write_json("bench_signatures", {"quick": args.quick, "machine": info,
-                                    "config": {"sizes": sizes, "repeat": repeat, "threads": args.threads},
-                                    "result": res, "ratios": ratios})
-    return 0
+    return sections_main("bench_signatures", __doc__, SCRIPT, SECTIONS, SIZES, REPEAT, argv, worker_threads=True,
+                         quick_help="a minute")
 
 
 if __name__ == "__main__":
