@@ -2,7 +2,7 @@
 
 Per seed, what a user would run (through the library's API; the README table comes from this)::
 
-    kgbuild synth --artists 60 --motifs 40 --image-size 128 --seed S --out W
+    kgbuild synth --artists 60 --motifs 40 --image-size 128 --motif-size 0.4 --seed S --out W
     artkg train signatures W --out R0 --config cfg.json
     artkg signatures propose R0 --out P                  # OPTICS clusters' unknown pairs
     artkg signatures simulate-annotator P --world W      # the ground truth plays the art historian
@@ -87,7 +87,7 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
     t0 = time.perf_counter()
     shutil.rmtree(world, ignore_errors=True)  # annotations of an earlier run must not carry over
     build_graph("synth", world, artists=a.artists, seed=seed, image_size=a.image_size, motifs=a.motifs,
-                known_links=a.known, progress=False)
+                known_links=a.known, motif_size=a.motif_size, progress=False)
     truth = json.loads((world / "ground_truth.json").read_text(encoding="utf-8"))["motifs"]
     cfg = {"encoder_kwargs": {"image_size": a.image_size}, "seed": seed, **config}
     r0 = train_signatures(world, cfg, out=root / f"r0_{seed}", overwrite=True)
@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--motifs", type=int, default=40)
     p.add_argument("--known", type=float, default=0.5)
     p.add_argument("--image-size", type=int, default=128)
+    p.add_argument("--motif-size", type=float, default=0.4, help="a source's patch, share of the image side")
     p.add_argument("--config", default=None, help="JSON: SignatureConfig options over the defaults")
     p.add_argument("--thesis-loss", action="store_true", help="also train with the thesis' loss (1 − cos)")
     p.add_argument("--work", type=Path, default=OUT / "signatures_table")

@@ -169,6 +169,8 @@ def synth(
                                "creator influenced (visual signatures)."),
     known_links: float = typer.Option(0.5, "--known-links", help="Share of the motif families whose pairs "
                                       "become visual links in the graph (the rest are held out, by family)."),
+    motif_size: Optional[float] = typer.Option(None, "--motif-size", help="Side of a source's motif patch, as a "
+                                               "share of the image side (default 0.22; copies are 0.6–1.4× it)."),
     no_store: bool = NoStoreOption,
     keep_ids: Optional[bool] = KeepIdsOption,
     as_json: bool = JsonOption,
@@ -197,7 +199,8 @@ def synth(
     manifest = build_graph("synth", out, artists=artists, seed=seed, image_size=image_size,
                            works_per_artist=works_per_artist, images=not no_images, progress=not quiet,
                            build_store=not no_store, keep_ids=keep_ids, users=users, taste=taste,
-                           raters=raters, rater_taste=rater_taste, motifs=motifs, known_links=known_links)
+                           raters=raters, rater_taste=rater_taste, motifs=motifs, known_links=known_links,
+                           motif_size=motif_size)
     _finish(manifest, as_json, verbose, quiet)
 
 

@@ -121,7 +121,7 @@ def propose(
     method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer."),
     max_eps: str = typer.Option("auto", "--max-eps", help="OPTICS cut: auto (best on the run's validation and "
                                 "test connections) or a cosine distance (the thesis: 0.13)."),
-    max_cluster_size: int = typer.Option(50, "--max-cluster-size", help="Larger clusters are not proposed."),
+    max_cluster_size: int = typer.Option(12, "--max-cluster-size", help="Larger clusters are not proposed."),
     no_sheets: bool = typer.Option(False, "--no-sheets", help="Skip the contact-sheet PNGs."),
     graph: Optional[Path] = GraphOption,
     image_root: Optional[Path] = ImageRootOption,

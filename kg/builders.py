@@ -162,12 +162,12 @@ class SynthBuilder(GraphBuilder):
     def build(self, out, artists: int = 300, seed: int = 0, image_size: int = 64,
               works_per_artist: float = 10.0, images: bool = True, progress: bool = True,
               users: int = 0, taste: str = "mixed", raters: int = 0, rater_taste: str = "both",
-              motifs: int = 0, known_links: float = 0.5, **kwargs) -> dict:
+              motifs: int = 0, known_links: float = 0.5, motif_size: float | None = None, **kwargs) -> dict:
         """``users``: plant that many users with purchases over time (``taste``: mixed, visual or kg;
         see :mod:`artkg.kg.synth_users`); ``raters``: that many users who rate works 1–5
         (``rater_taste``: both, show or about; see :mod:`artkg.kg.synth_raters`); ``motifs``: that
-        many motif families copied along influence, ``known_links`` of them as visual links
-        (:mod:`artkg.kg.synth_motifs`)."""
+        many motif families copied along influence, ``known_links`` of them as visual links, a source's
+        patch ``motif_size`` of the image side (default 0.22; :mod:`artkg.kg.synth_motifs`)."""
         from artkg.kg.synth import generate_world
 
         gdir = GraphDir(out)
@@ -179,7 +179,7 @@ class SynthBuilder(GraphBuilder):
             summary = generate_world(staged, n_artists=artists, seed=seed, image_size=image_size,
                                      works_per_artist=works_per_artist, render_images=images, progress=progress,
                                      n_users=users, taste=taste, n_raters=raters, rater_taste=rater_taste,
-                                     n_motifs=motifs, known_links=known_links)
+                                     n_motifs=motifs, known_links=known_links, motif_size=motif_size)
             triples = read_rdf_file(Path(summary["world_nt"]))  # graph.nt holds the same triples
             source = {"kind": self.kind, "artists": artists, "seed": seed, "image_size": image_size,
                       "works_per_artist": works_per_artist, "namespace": summary["namespace"]}
@@ -189,6 +189,8 @@ class SynthBuilder(GraphBuilder):
                 source.update(raters=raters, rater_taste=rater_taste)
             if motifs:
                 source.update(motifs=motifs, known_links=known_links)
+                if motif_size is not None:
+                    source["motif_size"] = float(motif_size)
             parts = {"ground_truth.json": staged / "ground_truth.json", "images": staged / "images" if images else None}
             return gdir.finalize(triples, source=source, extra={"images": "images/" if images else None},
                                  parts=parts, **kwargs)

@@ -99,6 +99,8 @@ def rebuild_command(root: Path, manifest: dict) -> str:
             users += f" --works-per-artist {source['works_per_artist']}"
         if source.get("motifs"):
             users += f" --motifs {source['motifs']} --known-links {source.get('known_links', 0.5)}"
+            if source.get("motif_size") is not None:
+                users += f" --motif-size {source['motif_size']}"
         return (f"kgbuild synth --artists {source.get('artists')} --seed {source.get('seed')} "
                 f"--image-size {source.get('image_size')}{users} --out {out}{then}")
     if kind == "ugallery":

@@ -231,14 +231,16 @@ def _add_raters(world: _World, triples: _Triples, n_raters: int, taste: str) -> 
     }
 
 
-def _add_motifs(world: _World, triples: _Triples, n_motifs: int, known_share: float) -> tuple[dict, dict]:
+def _add_motifs(world: _World, triples: _Triples, n_motifs: int, known_share: float,
+                motif_side: float | None = None) -> tuple[dict, dict]:
     """Plant motif families (:mod:`artkg.kg.synth_motifs`): the known families' pairs go into the
     triples as POSITIVE visual links with source ``synth``; returns the ground-truth block and the
     placements the renderer pastes."""
     from artkg.kg.links import link_lines
     from artkg.kg.synth_motifs import motif_block, plant_motifs
 
-    planted = plant_motifs(world, n_motifs, known_share=known_share)
+    kw = {} if motif_side is None else {"motif_side": float(motif_side)}
+    planted = plant_motifs(world, n_motifs, known_share=known_share, **kw)
     block = motif_block(world, planted)
     a, b = [p[0] for p in block["known_pairs"]], [p[1] for p in block["known_pairs"]]
     triples.lines.update(link_lines(a, b, ["positive"] * len(a), "synth"))
@@ -314,7 +316,8 @@ def _ground_truth(world: _World, params: dict) -> dict:
 def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, image_size: int = 64,
                    works_per_artist: float = 10.0, render_images: bool = True,
                    progress: bool = True, n_users: int = 0, taste: str = "mixed", n_raters: int = 0,
-                   rater_taste: str = "both", n_motifs: int = 0, known_links: float = 0.5) -> dict:
+                   rater_taste: str = "both", n_motifs: int = 0, known_links: float = 0.5,
+                   motif_size: float | None = None) -> dict:
     """Generate the synthetic art world for ``seed`` into ``out_dir``.
 
     Writes ``world.nt`` (sorted N-Triples), ``ground_truth.json`` (the planted facts) and, if
@@ -343,7 +346,8 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
     triples = _world_triples(world)
     users = _add_users(world, triples, int(n_users), taste) if n_users else None
     raters = _add_raters(world, triples, int(n_raters), rater_taste) if n_raters else None
-    motifs, placements = _add_motifs(world, triples, int(n_motifs), float(known_links)) if n_motifs else (None, None)
+    motifs, placements = _add_motifs(world, triples, int(n_motifs), float(known_links), motif_size) if n_motifs \
+        else (None, None)
     params = {"n_artists": int(n_artists), "seed": int(seed), "image_size": int(image_size),
               "works_per_artist": float(works_per_artist), "latent_dim": LATENT_DIM,
               "novelty_alpha": NOVELTY_ALPHA, "artwork_style_noise": ARTWORK_STYLE_NOISE,
@@ -357,6 +361,8 @@ def generate_world(out_dir: str | Path, n_artists: int = 300, seed: int = 0, ima
         truth["raters"] = raters
     if motifs is not None:
         params.update(n_motifs=int(n_motifs), known_links=float(known_links))
+        if motif_size is not None:
+            params["motif_size"] = float(motif_size)
         truth["motifs"] = motifs
     world_nt, truth_path, images_dir = out / "world.nt", out / "ground_truth.json", out / "images"
     # Everything is written into a staging folder first and moved into place only once all of it

@@ -74,14 +74,14 @@ def _shape(rng: np.random.Generator) -> dict:
             "colours": [[_r(h), _r(s), _r(v)] for h, s, v in zip(hues, sats, vals)][:n_colours]}
 
 
-def _placement(rng: np.random.Generator, motif: int, shape: dict, copy: bool) -> dict:
+def _placement(rng: np.random.Generator, motif: int, shape: dict, copy: bool, motif_side: float = MOTIF_SIDE) -> dict:
     """Where and how one work shows the motif (the source: unscaled, unmirrored, uncropped)."""
     scale = rng.uniform(*COPY_SCALE) if copy else 1.0
     flip = bool(copy and rng.random() < FLIP_P)
     hue = rng.uniform(-HUE_SHIFT, HUE_SHIFT) if copy else 0.0
     cropped = copy and rng.random() < CROP_P
     crop_side, crop = (int(rng.integers(4)), rng.uniform(0.1, MAX_CROP)) if cropped else (0, 0.0)
-    side = MOTIF_SIDE * scale
+    side = motif_side * scale
     x, y = rng.uniform(0.0, 1.0 - side, 2)
     return {"motif": motif, "shape": shape, "side": _r(side), "x": _r(x), "y": _r(y), "scale": _r(scale),
             "flip": flip, "hue_shift": _r(hue), "crop_side": crop_side, "crop": _r(crop)}
@@ -101,7 +101,7 @@ def _pick_spread(rng: np.random.Generator, works: np.ndarray, artist: np.ndarray
 
 
 def plant_motifs(world: _World, n_motifs: int, copies: tuple[int, int] = (2, 6),
-                 known_share: float = 0.5) -> dict:
+                 known_share: float = 0.5, motif_side: float = MOTIF_SIDE) -> dict:
     """Plant ``n_motifs`` motif families into ``world`` (see the module docstring).
 
     Returns ``{"families": [{"motif", "source", "works" (source first), "known", "fallback",
@@ -112,6 +112,9 @@ def plant_motifs(world: _World, n_motifs: int, copies: tuple[int, int] = (2, 6),
     if not 0.0 <= known_share <= 1.0:
         raise InputError(f"the known share of motif links must lie in [0, 1] (got {known_share})",
                          "pass e.g. --known-links 0.5")
+    if not 0.05 <= motif_side <= 1.0 / max(COPY_SCALE):
+        raise InputError(f"the motif size must lie in [0.05, {1.0 / max(COPY_SCALE):.3f}] of the image side "
+                         f"(got {motif_side})", f"pass e.g. --motif-size {MOTIF_SIDE}")
     lo, hi = int(copies[0]), int(copies[1])
     if not 1 <= lo <= hi:
         raise InputError(f"copies per motif must be a range 1 <= low <= high (got {copies})", "e.g. copies=(2, 6)")
@@ -157,7 +160,7 @@ def plant_motifs(world: _World, n_motifs: int, copies: tuple[int, int] = (2, 6),
         works = [source] + picked
         free[works] = False
         for k, w in enumerate(works):
-            placements[w] = _placement(rng, m, shape, copy=k > 0)
+            placements[w] = _placement(rng, m, shape, copy=k > 0, motif_side=float(motif_side))
         families.append({"motif": m, "source": source, "works": works, "known": False,
                          "fallback": picked if fallback else [], "shape": shape})
     n_known = int(np.floor(known_share * len(families) + 0.5))

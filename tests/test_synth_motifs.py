@@ -215,3 +215,32 @@ def test_cli_errors_zero_motifs_and_the_rebuild_command(cli_graph, tmp_path):
     assert runner.invoke(kgbuild_app, argv + ["--no-store", "-q"]).exit_code == 0
     for name in ("graph.nt", "ground_truth.json"):
         assert (again / name).read_bytes() == (cli_graph / name).read_bytes()
+
+
+def test_motif_size_scales_every_patch_and_is_kept_for_rebuilds(tmp_path):
+    from typer.testing import CliRunner
+
+    from artkg.cli.build import kgbuild_app
+    from artkg.kg.integrity import rebuild_command
+
+    runner = CliRunner()
+    base = ["synth", "--artists", "30", "--seed", "2", "--image-size", "16", "--works-per-artist", "5", "--motifs", "4",
+            "--no-store", "-q"]
+    for name, extra in (("default", []), ("big", ["--motif-size", "0.4"])):
+        result = runner.invoke(kgbuild_app, base + extra + ["--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    truths = {n: json.loads((tmp_path / n / "ground_truth.json").read_text(encoding="utf-8"))["motifs"]
+              for n in ("default", "big")}
+    for f_small, f_big in zip(truths["default"]["families"], truths["big"]["families"]):
+        assert f_small["works"] == f_big["works"]  # the same families, only the patches' size differs
+        for w in f_big["works"]:
+            p_small, p_big = f_small["placements"][w], f_big["placements"][w]
+            assert p_big["scale"] == p_small["scale"]
+            assert p_big["side"] == pytest.approx(0.4 * p_big["scale"], abs=1e-6)
+            assert p_small["side"] == pytest.approx(MOTIF_SIDE * p_small["scale"], abs=1e-6)
+    manifest = json.loads((tmp_path / "big" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["source"]["motif_size"] == 0.4 and "motif_size" not in json.loads(
+        (tmp_path / "default" / "manifest.json").read_text(encoding="utf-8"))["source"]
+    assert "--motif-size 0.4" in rebuild_command(tmp_path / "big", manifest)
+    bad = runner.invoke(kgbuild_app, base + ["--motif-size", "0.9", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "motif size" in bad.output and not (tmp_path / "x").exists()
