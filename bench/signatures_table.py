@@ -17,8 +17,9 @@ families never given as links; training sees the known families only):
 - OPTICS (the run's default clusterer) per held-out family: recall and precision (thesis
   definitions, members counted);
 - the round: proposed pairs, their precision (share the simulated annotator marks positive), the
-  held-out pairs confirmed (now links of the graph), and R1's retrieval on the held-out pairs that
-  were *not* confirmed (pairs the retraining did not see).
+  held-out pairs confirmed (now links of the graph), and R0's and R1's retrieval on the held-out
+  families the round did not touch (no confirmed pair in them; R1 still trained on other families'
+  confirmed pairs and on a split that shifted with them).
 
     python bench/signatures_table.py [--seeds 0 1 2] [--artists 60] [--motifs 40] [--image-size 128]
                                      [--config '{"epochs": 5, ...}']
@@ -46,12 +47,48 @@ THESIS_LOSS = {"distance": "cosine", "margin": 0.01, "margin2": 0.1}
 
 
 def held_out(graph, works: np.ndarray, truth: dict, exclude: set | None = None) -> tuple[np.ndarray, list]:
-    """Held-out pairs (collection rows) minus ``exclude`` (IRI pairs), and the held-out families' rows."""
+    """The pairs and families (collection rows) of the held-out families, leaving out every family
+    that holds a work of an ``exclude`` pair (IRI pairs: the ones an annotation round confirmed)."""
+    import itertools
+
     row = {graph.iris["artwork"][w]: i for i, w in enumerate(works.tolist())}
-    pairs = [(row[a], row[b]) for a, b in truth["held_out_pairs"]
-             if a in row and b in row and (exclude is None or (a, b) not in exclude)]
-    fams = [[row[w] for w in f["works"] if w in row] for f in truth["families"] if not f["known"]]
-    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2), [f for f in fams if len(f) > 1]
+    touched = {w for p in (exclude or ()) for w in p}
+    fams = [[row[w] for w in f["works"] if w in row] for f in truth["families"]
+            if not f["known"] and not touched & set(f["works"])]
+    fams = [f for f in fams if len(f) > 1]
+    pairs = [p for f in fams for p in itertools.combinations(sorted(f), 2)]
+    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2), fams
+
+
+def baselines(world: Path, truth: dict) -> dict:
+    """Rows without pixels on the same held-out pairs and collection (every artwork of the world):
+    chance (random signatures) and "same artist, then nearest year" from the ground truth's metadata
+    (held-out partners often share an artist and a period, by construction: copies go to the works of
+    the influenced artists, several to one artist)."""
+    from artkg.models.signatures.clusters import retrieval_scores
+
+    gt = json.loads((world / "ground_truth.json").read_text(encoding="utf-8"))
+    arts = gt["artworks"]
+    row = {w["iri"]: i for i, w in enumerate(arts)}
+    pairs = np.array([(row[a], row[b]) for a, b in truth["held_out_pairs"]], dtype=np.int64)
+    rng = np.random.default_rng(0)
+    out = {"chance": retrieval_scores(rng.normal(size=(len(arts), 64)), pairs, ks=(20, 50))}
+    creator = np.unique([w["creator"] for w in arts], return_inverse=True)[1]
+    year = np.array([w["year"] for w in arts], dtype=np.float64)
+    score = (creator[:, None] == creator[None, :]) - np.abs(year[:, None] - year[None, :]) / 1e4
+    np.fill_diagonal(score, -np.inf)
+    directed = np.concatenate([pairs, pairs[:, ::-1]])
+    ranks = (score[directed[:, 0]] >= score[directed[:, 0], directed[:, 1]][:, None]).sum(axis=1)
+    ap = []
+    for q in np.unique(directed[:, 0]):
+        r = np.sort(ranks[directed[:, 0] == q])
+        ap.append(np.mean(np.arange(1, len(r) + 1) / r))
+    out["same_artist_then_year"] = {"mAP": float(np.mean(ap)), "recall@20": float(np.mean(ranks <= 20)),
+                                    "recall@50": float(np.mean(ranks <= 50)), "mean_rank": float(ranks.mean())}
+    out["same_artist_share"] = float(np.mean(creator[pairs[:, 0]] == creator[pairs[:, 1]]))
+    out["chance_precision"] = float(np.mean([(len(f["works"]) - 1) / (len(arts) - 1)
+                                             for f in truth["families"] if not f["known"]]))
+    return out
 
 
 def measure(run, truth: dict, pretrained: bool = False, exclude: set | None = None) -> dict:
@@ -109,6 +146,7 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
     confirmed = {tuple(sorted((x, y))) for x, y, k in zip(v["a"], v["b"], v["kind"]) if k == "positive"}
     held = {tuple(p) for p in truth["held_out_pairs"]}
     out["round"] = {"proposed_clusters": summary["proposed_clusters"], "proposed_pairs": summary["proposed_pairs"],
+                    "too_large_clusters": len(summary["too_large"]), "too_large_works": int(sum(summary["too_large"])),
                     "positive": sim["positive"], "negative": sim["negative"], "precision": sim["precision"],
                     "held_out_confirmed": len(confirmed & held),
                     "held_out_confirmed_share": len(confirmed & held) / len(held)}
@@ -117,6 +155,7 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
     out["retrained"] = measure(r1.run_dir, truth)
     out["unconfirmed"] = {"fine_tuned": measure(r0.run_dir, truth, exclude=confirmed),
                           "retrained": measure(r1.run_dir, truth, exclude=confirmed)}
+    out["baselines"] = baselines(world, truth)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     log(f"seed {seed}: round {out['round']}\n  retrained {out['retrained']}\n  unconfirmed {out['unconfirmed']}")
     return out
@@ -128,24 +167,60 @@ def _ms(values) -> str:
 
 
 def table(results: list[dict]) -> str:
-    rows = ["| signatures | mAP | recall@20 | mean rank | OPTICS recall | OPTICS precision | OPTICS 0.13 recall / "
-            "precision |", "|---|---|---|---|---|---|---|"]
-    variants = [("pretrained", lambda r: r["pretrained"]), ("fine-tuned", lambda r: r["fine_tuned"])]
+    """Mean ± population sd over the seeds' worlds; every row on the held-out motif families."""
+    head = ["| on the held-out motif families | mAP | recall@20 | mean rank | OPTICS recall | OPTICS precision | "
+            "OPTICS at 0.13: clusters / precision |", "|---|---|---|---|---|---|---|"]
+    rows = []
+    base = [r["baselines"] for r in results]
+    rows.append("| chance (random signatures) | " + " | ".join(_ms(b["chance"][k] for b in base) for k in (
+        "mAP", "recall@20", "mean_rank")) + f" | | {_ms(b['chance_precision'] for b in base)} (a family's share) | |")
+    rows.append("| no pixels: same artist, then nearest year | " + " | ".join(
+        _ms(b["same_artist_then_year"][k] for b in base) for k in ("mAP", "recall@20", "mean_rank")) + " | | | |")
+    variants = [("pretrained EfficientNet-Lite0", lambda r: r["pretrained"]),
+                ("fine-tuned (chord, m 0.1, m₂ 0.45)", lambda r: r["fine_tuned"])]
     if all("thesis_loss" in r for r in results):
-        variants.append(("fine-tuned with the thesis' loss (1 − cos)", lambda r: r["thesis_loss"]))
-    for name, get in (*variants,
-                      ("after one annotation round", lambda r: r["retrained"]),
-                      ("fine-tuned, unconfirmed pairs only", lambda r: r["unconfirmed"]["fine_tuned"]),
-                      ("after the round, unconfirmed pairs only", lambda r: r["unconfirmed"]["retrained"])):
+        variants.append(("fine-tuned, the thesis' loss and margins (1 − cos, m 0.01, m₂ 0.1)",
+                         lambda r: r["thesis_loss"]))
+    variants += [("after one annotation round (retrained from the pretrained backbone)", lambda r: r["retrained"]),
+                 ("fine-tuned, on the families the round did not touch", lambda r: r["unconfirmed"]["fine_tuned"]),
+                 ("after the round, on the families it did not touch", lambda r: r["unconfirmed"]["retrained"])]
+    for name, get in variants:
         rows.append(f"| {name} | " + " | ".join(_ms(get(r)[k] for r in results) for k in (
             "mAP", "recall@20", "mean_rank", "optics_recall", "optics_precision")) + " | "
-            + " / ".join(_ms(get(r)[k] for r in results) for k in ("optics013_recall", "optics013_precision")) + " |")
+            + f"{_ms(get(r)['optics013_clusters'] for r in results)} / {_ms(get(r)['optics013_precision'] for r in results)} |")
     rnd = [r["round"] for r in results]
-    rows.append("")
-    rows.append(f"round: {_ms(x['proposed_pairs'] for x in rnd)} pairs proposed, precision "
-                f"{_ms(x['precision'] or 0 for x in rnd)}, held-out pairs confirmed "
-                f"{_ms(x['held_out_confirmed_share'] for x in rnd)} of {_ms(r['held_out_pairs'] for r in results)}")
-    return "\n".join(rows)
+    lines = head + rows + ["", "The round, per seed: " + "; ".join(
+        f"seed {r['seed']}: {x['proposed_pairs']} pairs proposed in {x['proposed_clusters']} clusters "
+        f"({x.get('too_large_clusters', '?')} clusters of more than 12 works, {x.get('too_large_works', '?')} works, not "
+        f"proposed), {x['positive']} positive (precision {x['precision'] or 0:.3f}), {x['held_out_confirmed']} of "
+        f"{r['held_out_pairs']} held-out pairs confirmed ({100 * x['held_out_confirmed_share']:.1f} %)"
+        for r, x in zip(results, rnd)),
+        "", "Held-out partners share their artist in " + ", ".join(
+            f"{100 * b['same_artist_share']:.0f} %" for b in base) + " of the pairs (seeds " +
+        ", ".join(str(r["seed"]) for r in results) + ")."]
+    return "\n".join(lines)
+
+
+def rescore(report: dict, work: Path) -> dict:
+    """Recompute the parts that need no training from the run directories in ``work``: the baselines,
+    the round's dropped clusters, and the untouched-families rows (pairs and families of the round's
+    confirmed pairs left out)."""
+    import pandas as pd
+
+    for r in report["results"]:
+        s = r["seed"]
+        world = work / f"world{s}"
+        truth = json.loads((world / "ground_truth.json").read_text(encoding="utf-8"))["motifs"]
+        r["baselines"] = baselines(world, truth)
+        summary = json.loads((work / f"proposals{s}" / "proposals.json").read_text(encoding="utf-8"))
+        r["round"].update(too_large_clusters=len(summary["too_large"]), too_large_works=int(sum(summary["too_large"])))
+        v = pd.read_csv(work / f"proposals{s}" / "verdicts.csv", dtype=str, keep_default_na=False)
+        confirmed = {tuple(sorted((x, y))) for x, y, k in zip(v["a"], v["b"], v["kind"]) if k == "positive"}
+        r["unconfirmed"] = {"fine_tuned": measure(work / f"r0_{s}", truth, exclude=confirmed),
+                            "retrained": measure(work / f"r1_{s}", truth, exclude=confirmed)}
+        log(f"seed {s} rescored")
+    report["table"] = table(report["results"])
+    return report
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -159,7 +234,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--config", default=None, help="JSON: SignatureConfig options over the defaults")
     p.add_argument("--thesis-loss", action="store_true", help="also train with the thesis' loss (1 − cos)")
     p.add_argument("--work", type=Path, default=OUT / "signatures_table")
+    p.add_argument("--rescore", type=Path, default=None, help="a finished signatures_table.json: recompute its "
+                   "baselines and untouched-families rows from the run directories in --work (no training)")
     a = p.parse_args(argv)
+    if a.rescore:
+        report = rescore(json.loads(a.rescore.read_text(encoding="utf-8")), a.work)
+        (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        print(report["table"])
+        return report
     config = {**DEFAULT_CONFIG, **(json.loads(a.config) if a.config else {})}
     a.work.mkdir(parents=True, exist_ok=True)
     results = [one_seed(s, a, config, a.work) for s in a.seeds]
