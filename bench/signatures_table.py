@@ -139,7 +139,8 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
     props = root / f"proposals{seed}"
     summary = propose(r0.run_dir, props, overwrite=True, sheets=False)
     sim = simulate_annotator(props / "verdicts.csv", world)
-    annotate(world, props / "verdicts.csv")
+    if summary["proposed_pairs"]:
+        annotate(world, props / "verdicts.csv")
     import pandas as pd
 
     v = pd.read_csv(props / "verdicts.csv", dtype=str, keep_default_na=False)
@@ -150,7 +151,12 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
                     "positive": sim["positive"], "negative": sim["negative"], "precision": sim["precision"],
                     "held_out_confirmed": len(confirmed & held),
                     "held_out_confirmed_share": len(confirmed & held) / len(held)}
-    r1 = train_signatures(world, cfg, out=root / f"r1_{seed}", overwrite=True)
+    if summary["proposed_pairs"]:
+        r1 = train_signatures(world, cfg, out=root / f"r1_{seed}", overwrite=True)
+    else:  # nothing proposed: the graph is unchanged, and R1 would be R0
+        r1 = r0
+        shutil.rmtree(root / f"r1_{seed}", ignore_errors=True)
+        shutil.copytree(r0.run_dir, root / f"r1_{seed}")
     out["best_epoch_r1"] = r1.metrics["best_epoch"]
     out["retrained"] = measure(r1.run_dir, truth)
     out["unconfirmed"] = {"fine_tuned": measure(r0.run_dir, truth, exclude=confirmed),

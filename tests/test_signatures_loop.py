@@ -265,3 +265,18 @@ def test_calibrate_eps_on_the_radius_graph_matches_plain_optics(monkeypatch):
     monkeypatch.setattr(clusters, "_fit_on_graph", lambda *a: calls.append(1) or real(*a))
     fast = calibrate_eps(x, fams)
     assert calls and fast == plain
+
+
+def test_calibrate_eps_with_a_cluster_cap_scores_what_propose_would_show():
+    from artkg.models.signatures.loop import calibrate_eps
+
+    rng = np.random.default_rng(2)
+    # 8 families of 3 near-duplicates, all inside one loose blob: wide cuts chain them into one cluster
+    centre = rng.normal(size=16)
+    x = np.repeat(centre + 0.05 * rng.normal(size=(8, 16)), 3, axis=0) + 1e-4 * rng.normal(size=(24, 16))
+    fams = [list(range(3 * k, 3 * k + 3)) for k in range(8)]
+    grid = [0.5, 1e-3]  # 0.5 joins everything (precision ~0.09); 1e-3 cuts each family alone
+    assert calibrate_eps(x, fams, grid=[0.5])["recall"] == 1.0
+    capped = calibrate_eps(x, fams, grid=grid, max_cluster_size=5)
+    assert capped["max_eps"] == 1e-3 and capped["precision"] == 1.0
+    assert dict(map(tuple, capped["grid"]))[0.5] == 0.0  # the one big cluster is left out, as propose would

@@ -93,12 +93,14 @@ def run_families(run_dir, graph, works: np.ndarray, parts=("val", "test")) -> li
     return [linked[comp[linked] == c].tolist() for c in np.unique(comp[linked])]
 
 
-def calibrate_eps(signatures, families, grid=None, min_samples: int = 2, beta: float = 0.5) -> dict:
+def calibrate_eps(signatures, families, grid=None, min_samples: int = 2, beta: float = 0.5,
+                  max_cluster_size: int | None = None) -> dict:
     """The OPTICS cut (``max_eps``) that best recovers ``families`` (lists of rows): OPTICS is fitted
     once up to the largest candidate, then cut at each (:func:`sklearn.cluster.cluster_optics_dbscan`);
     the score is the F-beta of the families' mean recall and mean precision
     (:func:`~artkg.models.signatures.clusters.family_scores`); ``beta = 0.5`` weighs precision more,
-    since every wrong pair in a cluster costs the annotator a look. ``grid`` defaults to 40 quantiles of the
+    since every wrong pair in a cluster costs the annotator a look. With ``max_cluster_size``, larger
+    clusters count as noise, as :func:`propose` leaves them out. ``grid`` defaults to 40 quantiles of the
     works' nearest-neighbour distances and 1.25–3 times the largest, so it follows the signatures' own scale. Returns
     ``{"max_eps", "score", "recall", "precision", "grid": [[eps, score], ...]}``."""
     from sklearn.cluster import OPTICS, cluster_optics_dbscan
@@ -130,6 +132,9 @@ def calibrate_eps(signatures, families, grid=None, min_samples: int = 2, beta: f
     for eps in grid.tolist():
         labels = cluster_optics_dbscan(reachability=opt.reachability_, core_distances=opt.core_distances_,
                                        ordering=opt.ordering_, eps=eps)
+        if max_cluster_size is not None and (labels >= 0).any():
+            sizes = np.bincount(labels[labels >= 0])
+            labels = np.where((labels >= 0) & (sizes[np.maximum(labels, 0)] > max_cluster_size), -1, labels)
         f = family_scores(labels, fams)
         r, p = f["mean_recall"], f["mean_precision"]
         score = (1 + beta ** 2) * r * p / (beta ** 2 * r + p) if r + p > 0 else 0.0
@@ -168,7 +173,8 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
             if not fams:
                 raise InputError(f"the run {run_dir} has no validation or test connection to calibrate max_eps on",
                                  "pass --max-eps (e.g. 0.13)")
-            calibration = calibrate_eps(sig, fams, min_samples=int(method_kwargs.get("min_samples", 2)))
+            calibration = calibrate_eps(sig, fams, min_samples=int(method_kwargs.get("min_samples", 2)),
+                                        max_cluster_size=max_cluster_size)
             method_kwargs["max_eps"] = calibration["max_eps"]
             log.info("OPTICS max_eps %.4g (recovers %d held-out known groups: recall %.2f, precision %.2f)",
                      calibration["max_eps"], calibration["families"], calibration["recall"], calibration["precision"])
