@@ -105,6 +105,25 @@ def export(
                                   f"{m['key']!r} (e.g. --features {m['key']})")
 
 
+def _max_eps(text: str):
+    """``--max-eps``: ``"auto"`` or a cosine distance in (0, 2]."""
+    from artkg.kg.errors import InputError
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        eps = float(text)
+    except ValueError:
+        raise InputError(f"--max-eps {text!r} is neither auto nor a number", "pass auto or e.g. 0.13") from None
+    if not 0 < eps <= 2:
+        raise InputError(f"--max-eps {text} is not a cosine distance in (0, 2]", "pass auto or e.g. 0.13")
+    return eps
+
+
+MaxEpsOption = typer.Option("auto", "--max-eps", help="OPTICS cut: auto (best on the run's validation and test "
+                            "connections) or a cosine distance (the thesis: 0.13).")
+
+
 def _method_kwargs(text: Optional[str]) -> dict:
     from artkg.cli.common import _json_kwargs
 
@@ -119,8 +138,7 @@ def propose(
     out: Path = typer.Option(..., "--out", help="Folder for verdicts.csv, proposals.json and sheets/."),
     method: str = typer.Option("optics", "--method", help="optics, dbscan, hdbscan or kmeans (scikit-learn)."),
     method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer."),
-    max_eps: str = typer.Option("auto", "--max-eps", help="OPTICS cut: auto (best on the run's validation and "
-                                "test connections) or a cosine distance (the thesis: 0.13)."),
+    max_eps: str = MaxEpsOption,
     max_cluster_size: int = typer.Option(12, "--max-cluster-size", help="Larger clusters are not proposed."),
     no_sheets: bool = typer.Option(False, "--no-sheets", help="Skip the contact-sheet PNGs."),
     graph: Optional[Path] = GraphOption,
@@ -133,21 +151,10 @@ def propose(
     """Cluster the run's signatures and export the pairs of works the graph does not link yet, for annotation."""
     from artkg.models.signatures.loop import propose as propose_pairs
 
-    from artkg.kg.errors import InputError
-
     setup_logging(quiet=quiet)
-    if max_eps.strip().lower() != "auto":
-        try:
-            eps: object = float(max_eps)
-        except ValueError:
-            raise InputError(f"--max-eps {max_eps!r} is neither auto nor a number", "pass auto or e.g. 0.13") from None
-        if not 0 < eps <= 2:
-            raise InputError(f"--max-eps {max_eps} is not a cosine distance in (0, 2]", "pass auto or e.g. 0.13")
-    else:
-        eps = "auto"
     summary = propose_pairs(run, out, graph, method, _method_kwargs(method_kwargs), max_cluster_size,
                             sheets=not no_sheets, image_root=image_root, device=device, progress=not quiet,
-                            overwrite=overwrite, max_eps=eps)
+                            overwrite=overwrite, max_eps=_max_eps(max_eps))
     emit(summary, as_json, lambda s: f"{s['proposed_pairs']:,} unknown pairs in {s['proposed_clusters']:,} of "
                                      f"{s['clusters']:,} clusters ({s['noise']:,} of {s['works']:,} works in none) "
                                      f"written to {out}\n  mark each pair positive or negative in the kind column "
@@ -200,6 +207,7 @@ def map_(
     embedding: str = typer.Option("tsne", "--embedding", help="tsne, pca or umap (umap-learn)."),
     method: str = typer.Option("optics", "--method", help="The clustering that colours the map."),
     method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer."),
+    max_eps: str = MaxEpsOption,
     pretrained: bool = typer.Option(False, "--pretrained", help="Map the pretrained backbone's signatures instead."),
     seed: int = typer.Option(0, "--seed"),
     graph: Optional[Path] = GraphOption,
@@ -209,13 +217,13 @@ def map_(
     quiet: bool = QuietOption,
 ) -> None:
     """A 2D map of the collection's signatures: map.png (clusters coloured) and map.html (pan, zoom, hover)."""
-    from artkg.models.signatures.clusters import cluster
-    from artkg.models.signatures.loop import collection_signatures
+    from artkg.models.signatures.loop import collection_signatures, run_clusters
     from artkg.models.signatures.maps import signature_map
 
     setup_logging(quiet=quiet)
+    eps, kwargs = _max_eps(max_eps), _method_kwargs(method_kwargs)
     sig, works, paths, kg = collection_signatures(run, graph, image_root, device, not quiet, pretrained=pretrained)
-    labels = cluster(sig, method, **_method_kwargs(method_kwargs))
+    labels = run_clusters(run, sig, works, kg, method, kwargs, eps)[0]  # the cut propose would choose
     names = kg.labels.get("artwork", [])
     titles = [names[w] if w < len(names) and names[w] else kg.iris["artwork"][w] for w in works.tolist()]
     result = signature_map(sig, labels, out, titles=titles, image_paths=[str(p) for p in paths], method=embedding,

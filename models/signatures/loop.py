@@ -144,27 +144,13 @@ def calibrate_eps(signatures, families, grid=None, min_samples: int = 2, beta: f
     return {**best, "families": len(fams), "grid": table}
 
 
-def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict | None = None,
-            max_cluster_size: int = 12, sheets: bool = True, image_root=None, device: str = "auto",
-            progress: bool = False, overwrite: bool = False, signatures=None, max_eps="auto") -> dict:
-    """Export the clusters of ``run_dir``'s signatures that hold unknown pairs (see the module docstring).
-
-    ``max_eps`` (OPTICS only): ``"auto"`` cuts the OPTICS ordering where it best recovers the run's
-    validation and test connections (:func:`calibrate_eps`; fine-tuning changes the signatures' scale,
-    and a fixed 0.13 may chain everything into one cluster or nothing at all); a number fixes it (the
-    thesis: 0.13); ``None`` leaves ``method_kwargs`` alone. ``signatures``: an optional ``(signatures,
-    artwork indices, paths, graph)`` tuple as returned by :func:`collection_signatures`, to skip
-    recomputing them. Clusters above ``max_cluster_size`` works are not proposed (their pairs would
-    swamp the annotator; they are counted in ``too_large``). Returns the summary written to
-    ``proposals.json`` (without the clusters)."""
+def run_clusters(run_dir, sig, works, graph, method="optics", method_kwargs: dict | None = None, max_eps="auto",
+                 max_cluster_size: int | None = 12):
+    """``(labels, the clusterer's kwargs, calibration or None)`` of a run's collection signatures; for
+    OPTICS, ``max_eps="auto"`` is :func:`calibrate_eps` on the run's validation and test connections
+    (see :func:`propose`), a number fixes it, ``None`` leaves ``method_kwargs`` alone."""
     from artkg.models.signatures.clusters import cluster
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"{out} already holds files", "choose another --out, or pass --overwrite to replace it")
-    if max_cluster_size < 2:
-        raise InputError(f"max_cluster_size {max_cluster_size} leaves no cluster to propose", "pass 2 or more")
-    sig, works, paths, graph = signatures or collection_signatures(run_dir, graph_dir, image_root, device, progress)
     method_kwargs = dict(method_kwargs or {})
     calibration = None
     if isinstance(method, str) and method.strip().lower() == "optics" and max_eps is not None:
@@ -180,7 +166,30 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
                      calibration["max_eps"], calibration["families"], calibration["recall"], calibration["precision"])
         else:
             method_kwargs["max_eps"] = float(max_eps)
-    labels = cluster(sig, method, **method_kwargs)
+    return cluster(sig, method, **method_kwargs), method_kwargs, calibration
+
+
+def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict | None = None,
+            max_cluster_size: int = 12, sheets: bool = True, image_root=None, device: str = "auto",
+            progress: bool = False, overwrite: bool = False, signatures=None, max_eps="auto") -> dict:
+    """Export the clusters of ``run_dir``'s signatures that hold unknown pairs (see the module docstring).
+
+    ``max_eps`` (OPTICS only): ``"auto"`` cuts the OPTICS ordering where it best recovers the run's
+    validation and test connections (:func:`calibrate_eps`; fine-tuning changes the signatures' scale,
+    and a fixed 0.13 may chain everything into one cluster or nothing at all); a number fixes it (the
+    thesis: 0.13); ``None`` leaves ``method_kwargs`` alone. ``signatures``: an optional ``(signatures,
+    artwork indices, paths, graph)`` tuple as returned by :func:`collection_signatures`, to skip
+    recomputing them. Clusters above ``max_cluster_size`` works are not proposed (their pairs would
+    swamp the annotator; they are counted in ``too_large``). Returns the summary written to
+    ``proposals.json`` (without the clusters)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"{out} already holds files", "choose another --out, or pass --overwrite to replace it")
+    if max_cluster_size < 2:
+        raise InputError(f"max_cluster_size {max_cluster_size} leaves no cluster to propose", "pass 2 or more")
+    sig, works, paths, graph = signatures or collection_signatures(run_dir, graph_dir, image_root, device, progress)
+    labels, method_kwargs, calibration = run_clusters(run_dir, sig, works, graph, method, method_kwargs, max_eps,
+                                                      max_cluster_size)
     x = sig / np.maximum(np.linalg.norm(sig, axis=1, keepdims=True), 1e-12)
     known = known_pairs(graph)
     iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
