@@ -75,8 +75,11 @@ class _ExportByDefault(TyperGroup):
 
 
 signatures_app = typer.Typer(cls=_ExportByDefault, no_args_is_help=True, rich_markup_mode=None,
+                             context_settings={"help_option_names": ["-h", "--help"]},
                              help="Visual signatures: export them, propose new connections, take verdicts back, "
-                                  "draw the map. `artkg signatures RUN` = `artkg signatures export RUN`.")
+                                  "draw the map. `artkg signatures RUN` = `artkg signatures export RUN`.",
+                             epilog="Examples:\n\n  artkg signatures runs/sig\n\n  artkg signatures propose runs/sig "
+                                    "--out proposals\n\n  artkg signatures annotate world proposals/verdicts.csv")
 app.add_typer(signatures_app, name="signatures")
 
 DeviceOption = typer.Option("auto", "--device", help="auto, cpu or cuda.")

@@ -233,6 +233,9 @@ CASES = [
     ("train-resume-not-signatures", "artkg train graphclip {world} --resume --out {root}/r", "--resume"),
     ("signatures-missing-run", "artkg signatures {root}/missing", "no run directory"),
     ("signatures-classifier-run", "artkg signatures {run}", "not a signatures run"),
+    ("signatures-export-missing-run", "artkg signatures export {root}/missing", "no run directory"),
+    ("signatures-simulate-no-motifs", "artkg signatures simulate-annotator {files}/verdicts_empty.csv --world {world}",
+     "no motif families"),
     ("signatures-propose-missing-run", "artkg signatures propose {root}/missing --out {root}/p", "no run directory"),
     ("signatures-propose-classifier-run", "artkg signatures propose {run} --out {root}/p", "not a signatures run"),
     ("signatures-map-classifier-run", "artkg signatures map {run} --out {root}/m", "not a signatures run"),
@@ -282,6 +285,8 @@ def test_the_sweep_covers_every_command():
         return found
 
     commands = {f"artkg {n}" for n in names(app)} | {f"kgbuild {n}" for n in names(kgbuild_app)}
-    swept = {" ".join(t.split()[:3]) if t.startswith("artkg index") else " ".join(t.split()[:2]) for _, t, _ in CASES}
+    swept = {" ".join(t.split()[:3]) if t.startswith(("artkg index", "artkg signatures")) else " ".join(t.split()[:2])
+             for _, t, _ in CASES}
+    swept.add("artkg signatures")  # `artkg signatures RUN` is `artkg signatures export RUN`
     missing = sorted(c for c in commands if c not in swept)
     assert not missing, f"commands without a bad-input row: {missing}"
