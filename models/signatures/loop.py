@@ -182,6 +182,8 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
     recomputing them. Clusters above ``max_cluster_size`` works are not proposed (their pairs would
     swamp the annotator; they are counted in ``too_large``). Returns the summary written to
     ``proposals.json`` (without the clusters)."""
+    from artkg.models.signatures.loss import l2_normalise
+
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise InputError(f"{out} already holds files", "choose another --out, or pass --overwrite to replace it")
@@ -190,7 +192,7 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
     sig, works, paths, graph = signatures or collection_signatures(run_dir, graph_dir, image_root, device, progress)
     labels, method_kwargs, calibration = run_clusters(run_dir, sig, works, graph, method, method_kwargs, max_eps,
                                                       max_cluster_size)
-    x = sig / np.maximum(np.linalg.norm(sig, axis=1, keepdims=True), 1e-12)
+    x = l2_normalise(sig)
     known = known_pairs(graph)
     iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
     clusters, rows, too_large = [], [], []
