@@ -192,7 +192,8 @@ def test_bad_inputs_stop_with_one_line_and_write_nothing(linked, tmp_path):
     assert not out.exists()
     for bad, words in (({"positive_kinds": ["negative"]}, "not a kind of connection"),
                        ({"fractions": [0.5, 0.5, 0.0]}, "fractions"), ({"epochs": 0}, "epochs"),
-                       ({"encoder": "hf_image"}, "do not support"), ({"margin3": 1}, "unknown option")):
+                       ({"encoder": "hf_image"}, "do not support"), ({"margin3": 1}, "unknown option"),
+                       ({"augment": "blur"}, "augment"), ({"augment_kwargs": {"hue": 0.9}}, "out of range")):
         with pytest.raises(InputError, match=words):
             train_signatures(linked["world"], {**CONFIG, **bad}, out=out)
     result = _cli("train", "signatures", linked["world"], "--out", out, "--task", "style", "--quiet")
@@ -200,3 +201,43 @@ def test_bad_inputs_stop_with_one_line_and_write_nothing(linked, tmp_path):
     result = _cli("train", "graphclip", linked["world"], "--out", out, "--resume", "--quiet")
     assert result.exit_code == 2 and "--resume" in result.output
     assert not out.exists()
+
+
+def test_the_cosine_schedule_decays_to_zero_and_constant_stays():
+    from artkg.models.signatures.config import SignatureConfig
+    from artkg.models.signatures.train import learning_rate
+
+    cos = SignatureConfig(lr=1e-3, epochs=4)
+    assert learning_rate(cos, 0) == pytest.approx(1e-3) and learning_rate(cos, 2) == pytest.approx(5e-4)
+    assert learning_rate(cos, 4) == pytest.approx(0.0, abs=1e-12) and learning_rate(cos, 1) > learning_rate(cos, 3)
+    flat = SignatureConfig(lr=1e-3, epochs=4, lr_schedule="constant")
+    assert {learning_rate(flat, t) for t in (0, 1.5, 4)} == {1e-3}
+    with pytest.raises(InputError, match="lr_schedule"):
+        SignatureConfig.coerce({"lr_schedule": "step"})
+
+
+def test_a_warm_start_begins_from_the_init_runs_weights(run, linked, tmp_path):
+    from safetensors.torch import load_file
+
+    from artkg.models.signatures.train import train_signatures
+
+    # a learning rate too small to move anything: the warm-started run ends where its init did
+    still = train_signatures(linked["world"], {**CONFIG, "epochs": 1, "lr": 1e-12, "init": str(run)},
+                             out=tmp_path / "warm")
+    a, b = load_file(str(tmp_path / "warm" / "model.safetensors")), load_file(str(run / "model.safetensors"))
+    assert all(torch_allclose(a[k], b[k]) for k in a)
+    assert still.metrics["init"] == str(run.resolve())
+    assert still.metrics["test"]["fine_tuned"] != still.metrics["test"]["pretrained"]  # the init's, not ImageNet's
+    for bad, words in ((tmp_path / "nowhere", "not a finished signatures run"),):
+        with pytest.raises(InputError, match=words):
+            train_signatures(linked["world"], {**CONFIG, "init": str(bad)}, out=tmp_path / "bad")
+    other = {**CONFIG, "encoder_kwargs": {"image_size": 48}, "init": str(run)}
+    with pytest.raises(InputError, match="trained from"):
+        train_signatures(linked["world"], other, out=tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+def torch_allclose(a, b) -> bool:
+    import torch
+
+    return bool(torch.allclose(a, b, atol=1e-6))

@@ -9,6 +9,7 @@ from artkg.models.options import (Field, JsonOptions, NonNegativeFloat, NonNegat
                                   PositiveInt)
 
 TASK = "signatures"
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -26,10 +27,14 @@ class SignatureConfig(JsonOptions):
     batch_size: PositiveInt = 16  # triplets per step (3 × images)
     eval_batch_size: PositiveInt = 64  # images per forward pass when computing signatures
     lr: PositiveFloat = 1e-4  # AdamW
+    lr_schedule: str = "cosine"  # constant | cosine: decays to 0 over the run, step by step (a steadier last epoch)
+    init: Optional[str] = None  # a signatures run directory whose fine-tuned weights to start from (a warm start)
     weight_decay: NonNegativeFloat = 1e-4
     margin: NonNegativeFloat = 0.01  # the triplet term of the compound hinge
     margin2: NonNegativeFloat = 0.1  # connected pairs are pulled within this distance
     distance: str = "cosine"  # the loss's d: cosine (1 - cos, the thesis) or chord (|a - b|; see loss.compound_hinge)
+    augment: str = "copy"  # none | copy: mirror, crop and hue-shift each training image (see augment.py)
+    augment_kwargs: dict = field(default_factory=dict)  # e.g. {"flip": 0.5, "crop_scale": [0.6, 1.0], "hue": 0.1}
     k_negatives: PositiveInt = 10  # C is drawn among this many nearest unconnected training works
     first_stage_epochs: NonNegativeInt = 2  # epochs 0 .. e1-1 train the last stage only
     unfreeze_every: PositiveInt = 2  # then one more stage every this many epochs
@@ -51,6 +56,13 @@ class SignatureConfig(JsonOptions):
         if self.distance not in DISTANCES:
             raise InputError(f"distance {self.distance!r} is not one of {', '.join(DISTANCES)}",
                              'e.g. "distance": "cosine"')
+        from artkg.models.signatures.augment import check
+
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise InputError(f"lr_schedule {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}",
+                             'e.g. "lr_schedule": "cosine"')
+
+        check(self.augment, self.augment_kwargs)
         kinds = [str(k).strip().lower() for k in self.positive_kinds]
         if not kinds:
             raise InputError("positive_kinds is empty", 'e.g. "positive_kinds": ["positive", "duplicate", "similar"]')

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -186,6 +187,13 @@ def split_collection(n: int, pairs: np.ndarray, config: SignatureConfig) -> dict
     return {k: np.sort(np.concatenate([linked[parts[k]], unlinked[rest[k]]])) for k in parts}
 
 
+def learning_rate(config: SignatureConfig, progress: float) -> float:
+    """The learning rate ``progress`` epochs into the run (``constant``, or ``cosine`` from ``lr`` to 0)."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    return 0.5 * config.lr * (1.0 + math.cos(math.pi * min(progress / config.epochs, 1.0)))
+
+
 def active_stages(epoch: int, config: SignatureConfig, n_stages: int) -> int:
     """How many top stages train in ``epoch`` (0-based)."""
     n = 1 if epoch < config.first_stage_epochs else 2 + (epoch - config.first_stage_epochs) // config.unfreeze_every
@@ -212,6 +220,23 @@ def train_signatures(graph_dir, config: SignatureConfig | dict | str | None = No
 
     with run_directory(out, overwrite) as root:
         return _train(kg, config, Path(root), progress, resume, on_epoch_end, overwrite)
+
+
+def init_weights(run_dir, backbone: SignatureBackbone) -> dict:
+    """The fine-tuned weights of the signatures run ``run_dir``, checked to fit ``backbone``."""
+    from safetensors.torch import load_file
+
+    from artkg.models.run import WEIGHTS, read_config
+
+    run_dir = Path(run_dir)
+    if not (run_dir / WEIGHTS).is_file():
+        raise InputError(f"init {run_dir} is not a finished signatures run (no {WEIGHTS})",
+                         "pass the --out folder of an earlier `artkg train signatures`")
+    spec = read_config(run_dir).get("backbone", {})
+    if spec.get("cache_key") != backbone.cache_key():
+        raise InputError(f"init {run_dir} was trained from {spec.get('cache_key')}, not {backbone.cache_key()}",
+                         "use the same encoder and encoder_kwargs as the init run")
+    return load_file(str(run_dir / WEIGHTS))
 
 
 def _identity(kg, config: SignatureConfig, backbone: SignatureBackbone, works: np.ndarray) -> str:
@@ -270,6 +295,9 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
     for ia, ib in tn[comp[tn[:, 0]] != comp[tn[:, 1]]].tolist():
         negs_of.setdefault(ia, []).append(ib)
         negs_of.setdefault(ib, []).append(ia)
+    from artkg.models.signatures.augment import make_augment
+
+    augment = make_augment(config.augment, config.augment_kwargs, backbone.transform)
     stages = backbone.stages()
     optimizer = torch.optim.AdamW([p for g in stages for p in g], lr=config.lr, weight_decay=config.weight_decay)
     identity = _identity(kg, config, backbone, works)
@@ -285,7 +313,10 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
         start, best_epoch, best_score = int(state["epoch"]), int(state["best_epoch"]), float(state["best_score"])
         best_state, history = state["best"], json.loads(state["history"])
         log.info("resuming %s after epoch %d", out, start)
-    current = pretrained if start == 0 else \
+    if config.init and start == 0:
+        backbone.load_state_dict(init_weights(config.init, backbone))
+        metrics["init"] = str(Path(config.init).resolve())
+    current = pretrained if start == 0 and not config.init else \
         compute_signatures(backbone, images, config.eval_batch_size, device, progress, "signatures")[0]
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
@@ -305,11 +336,15 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
         losses = []
         from tqdm.auto import tqdm
 
+        aug_rng = np.random.default_rng([config.seed, epoch, 2])
         steps = range(0, len(triplets), config.batch_size)
-        for s in tqdm(steps, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, file=sys.stderr,
-                      leave=False, dynamic_ncols=True):
+        for k, s in enumerate(tqdm(steps, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress,
+                                   file=sys.stderr, leave=False, dynamic_ncols=True)):
+            for group in optimizer.param_groups:  # from (epoch, step) alone, so a resumed run follows it too
+                group["lr"] = learning_rate(config, epoch + k / max(1, len(steps)))
             batch = triplets[s:s + config.batch_size]
-            x = images.batch(batch.T.ravel()).to(device)  # all A, then all B, then all C
+            x = images.batch(batch.T.ravel())  # all A, then all B, then all C
+            x = (augment(x, aug_rng) if augment is not None else x).to(device)
             sig = backbone(x).view(3, len(batch), -1)
             loss = compound_hinge(sig[0], sig[1], sig[2], config.margin, config.margin2, distance=config.distance)
             optimizer.zero_grad(set_to_none=True)
