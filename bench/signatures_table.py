@@ -2,27 +2,28 @@
 
 Per seed, what a user would run (through the library's API; the README table comes from this)::
 
-    kgbuild synth --artists 60 --motifs 40 --image-size 128 --motif-size 0.4 --seed S --out W
+    kgbuild synth --artists 60 --motifs 80 --image-size 128 --motif-size 0.4 --seed S --out W
     artkg train signatures W --out R0 --config cfg.json
     artkg signatures propose R0 --out P                  # OPTICS clusters' unknown pairs
     artkg signatures simulate-annotator P --world W      # the ground truth plays the art historian
     artkg signatures annotate W P/verdicts.csv
-    artkg train signatures W --out R1 --config cfg.json  # retrained with the new positives and negatives
+    artkg train signatures W --out R1 --config warm.json # R0's weights + 4 epochs with the verdicts
 
-Everything is measured on the **held-out** motif families (``ground_truth.json["motifs"]``: the
-families never given as links; training sees the known families only):
+(``warm.json``: ``cfg.json`` with :data:`WARM` and ``"init": "R0"``.) Everything is measured on the
+**held-out** motif families (``ground_truth.json["motifs"]``: the families never given as links;
+R0 sees the known families only):
 
-- retrieval of the held-out pairs among the whole collection (mAP, recall@20, mean rank), for the
-  pretrained backbone, the fine-tuned run R0, and the retrained run R1;
-- OPTICS (the run's default clusterer) per held-out family: recall and precision (thesis
-  definitions, members counted);
-- the round: proposed pairs, their precision (share the simulated annotator marks positive), the
-  held-out pairs confirmed (now links of the graph), and R0's and R1's retrieval on the held-out
-  families the round did not touch (no confirmed pair in them; R1 still trained on other families'
-  confirmed pairs and on a split that shifted with them).
+- retrieval of the held-out pairs among the whole collection (mAP, recall@20, mean rank) for the
+  pretrained backbone and the fine-tuned run R0, beside chance and a no-pixel metadata ranking;
+- OPTICS (the run's default clusterer, its cut calibrated as ``propose`` does) per held-out family:
+  recall and precision (thesis definitions, members counted);
+- the round: proposed pairs, their precision (the share the simulated annotator marks positive), the
+  held-out pairs confirmed (now links of the graph); then R0, the **control** (R0 continued exactly
+  as R1 but on the graph as it was before the round: what the extra epochs alone do) and R1, on the
+  held-out pairs the round did not confirm, and on the held-out families it did not touch.
 
-    python bench/signatures_table.py [--seeds 0 1 2] [--artists 60] [--motifs 40] [--image-size 128]
-                                     [--config '{"epochs": 5, ...}']
+    python bench/signatures_table.py [--seeds 0 1 2] [--artists 60] [--motifs 80] [--image-size 128]
+                                     [--config '{"epochs": 12, ...}'] [--ablate-augment] [--thesis-loss]
 
 Writes ``bench/out/signatures_table.json`` and prints a markdown table.
 """
@@ -42,23 +43,32 @@ from _common import OUT, log  # noqa: E402
 
 # the chord distance: with the thesis' d = 1 - cos these runs settled where every distance is ~0
 # (loss = m, no gradient left); margins in chord units (0.45 is the chord of a cosine distance of 0.1)
-DEFAULT_CONFIG = {"epochs": 6, "lr": 3e-4, "distance": "chord", "margin": 0.1, "margin2": 0.45, "threads": 2}
+DEFAULT_CONFIG = {"epochs": 12, "lr": 3e-4, "distance": "chord", "margin": 0.1, "margin2": 0.45, "augment": "copy",
+                  "threads": 2}
 MAX_CLUSTER = 12  # propose's default max_cluster_size
 THESIS_LOSS = {"distance": "cosine", "margin": 0.01, "margin2": 0.1}
+# the round's retraining: 4 more epochs from R0's weights, the learning rate decaying from 1e-4 to 0,
+# two stages trained at first and one more each epoch
+WARM = {"epochs": 4, "lr": 1e-4, "lr_schedule": "cosine", "first_stage_epochs": 0, "unfreeze_every": 1}
 
 
-def held_out(graph, works: np.ndarray, truth: dict, exclude: set | None = None) -> tuple[np.ndarray, list]:
-    """The pairs and families (collection rows) of the held-out families, leaving out every family
-    that holds a work of an ``exclude`` pair (IRI pairs: the ones an annotation round confirmed)."""
+def held_out(graph, works: np.ndarray, truth: dict, exclude: set | None = None,
+             whole_families: bool = True) -> tuple[np.ndarray, list]:
+    """The pairs and families (collection rows) of the held-out families. ``exclude`` (IRI pairs: the
+    ones an annotation round confirmed) leaves out every family holding a work of one
+    (``whole_families``), or only those pairs."""
     import itertools
 
     row = {graph.iris["artwork"][w]: i for i, w in enumerate(works.tolist())}
-    touched = {w for p in (exclude or ()) for w in p}
-    fams = [[row[w] for w in f["works"] if w in row] for f in truth["families"]
+    exclude = {tuple(sorted(p)) for p in (exclude or ())}
+    touched = {w for p in exclude for w in p} if whole_families else set()
+    fams = [[w for w in f["works"] if w in row] for f in truth["families"]
             if not f["known"] and not touched & set(f["works"])]
     fams = [f for f in fams if len(f) > 1]
-    pairs = [p for f in fams for p in itertools.combinations(sorted(f), 2)]
-    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2), fams
+    pairs = [(row[a], row[b]) for f in fams for a, b in itertools.combinations(f, 2)
+             if tuple(sorted((a, b))) not in exclude]
+    pairs = np.sort(np.asarray(pairs, dtype=np.int64).reshape(-1, 2), axis=1)
+    return pairs, [sorted(row[w] for w in f) for f in fams]
 
 
 def baselines(world: Path, truth: dict) -> dict:
@@ -92,12 +102,13 @@ def baselines(world: Path, truth: dict) -> dict:
     return out
 
 
-def measure(run, truth: dict, pretrained: bool = False, exclude: set | None = None) -> dict:
+def measure(run, truth: dict, pretrained: bool = False, exclude: set | None = None, whole_families: bool = True,
+            signatures=None) -> dict:
     from artkg.models.signatures.clusters import cluster, family_scores, retrieval_scores
     from artkg.models.signatures.loop import calibrate_eps, collection_signatures, run_families
 
-    sig, works, _, graph = collection_signatures(run, device="cpu", pretrained=pretrained)
-    pairs, fams = held_out(graph, works, truth, exclude)
+    sig, works, _, graph = signatures or collection_signatures(run, device="cpu", pretrained=pretrained)
+    pairs, fams = held_out(graph, works, truth, exclude, whole_families)
     r = retrieval_scores(sig, pairs, ks=(20, 50))
     x = sig / np.linalg.norm(sig, axis=1, keepdims=True)
     out = {"mAP": r["mAP"], "recall@20": r["recall@20"], "recall@50": r["recall@50"], "mean_rank": r["mean_rank"],
@@ -118,6 +129,27 @@ def measure(run, truth: dict, pretrained: bool = False, exclude: set | None = No
     return out
 
 
+def round_rows(runs: dict, truth: dict, confirmed: set) -> dict:
+    """Each of ``runs`` (name → run directory) on the held-out connections the round did not confirm:
+    every such pair (``unconfirmed_pairs``: R1 trained on confirmed pairs of some of their families),
+    and only the families without a confirmed pair (``untouched_families``)."""
+    from artkg.models.signatures.loop import collection_signatures
+
+    out: dict = {"unconfirmed_pairs": {}, "untouched_families": {}}
+    for key, run in runs.items():
+        sig = collection_signatures(run, device="cpu")
+        out["unconfirmed_pairs"][key] = measure(run, truth, exclude=confirmed, whole_families=False, signatures=sig)
+        out["untouched_families"][key] = measure(run, truth, exclude=confirmed, signatures=sig)
+    return out
+
+
+def confirmed_pairs(verdicts: Path) -> set:
+    import pandas as pd
+
+    v = pd.read_csv(verdicts, dtype=str, keep_default_na=False)
+    return {tuple(sorted((x, y))) for x, y, k in zip(v["a"], v["b"], v["kind"]) if k == "positive"}
+
+
 def one_seed(seed: int, a, config: dict, root: Path) -> dict:
     from artkg.kg.builders import build_graph
     from artkg.models.signatures.loop import annotate, propose, simulate_annotator
@@ -125,11 +157,13 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
 
     import shutil
 
-    world = root / f"world{seed}"
+    world, before = root / f"world{seed}", root / f"world{seed}_before"
     t0 = time.perf_counter()
-    shutil.rmtree(world, ignore_errors=True)  # annotations of an earlier run must not carry over
+    for w in (world, before):
+        shutil.rmtree(w, ignore_errors=True)  # annotations of an earlier run must not carry over
     build_graph("synth", world, artists=a.artists, seed=seed, image_size=a.image_size, motifs=a.motifs,
                 known_links=a.known, motif_size=a.motif_size, progress=False)
+    shutil.copytree(world, before)  # the graph as it was before the round: the control continues on it
     truth = json.loads((world / "ground_truth.json").read_text(encoding="utf-8"))["motifs"]
     cfg = {"encoder_kwargs": {"image_size": a.image_size}, "seed": seed, **config}
     r0 = train_signatures(world, cfg, out=root / f"r0_{seed}", overwrite=True)
@@ -137,6 +171,10 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
            "held_out_pairs": len(truth["held_out_pairs"]), "best_epoch_r0": r0.metrics["best_epoch"],
            "pretrained": measure(r0.run_dir, truth, pretrained=True), "fine_tuned": measure(r0.run_dir, truth)}
     log(f"seed {seed}: pretrained {out['pretrained']}\n  fine-tuned {out['fine_tuned']}")
+    if a.ablate_augment:  # the same run without augmentation
+        rn = train_signatures(world, {**cfg, "augment": "none"}, out=root / f"rn_{seed}", overwrite=True)
+        out["no_augment"] = measure(rn.run_dir, truth)
+        log(f"  no augmentation {out['no_augment']}")
     if a.thesis_loss:  # the same run with the thesis' loss (1 - cos, m = 0.01, m2 = 0.1)
         rt = train_signatures(world, {**cfg, **THESIS_LOSS}, out=root / f"rt_{seed}", overwrite=True)
         out["thesis_loss"] = measure(rt.run_dir, truth)
@@ -146,30 +184,30 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
     sim = simulate_annotator(props / "verdicts.csv", world)
     if summary["proposed_pairs"]:
         annotate(world, props / "verdicts.csv")
-    import pandas as pd
-
-    v = pd.read_csv(props / "verdicts.csv", dtype=str, keep_default_na=False)
-    confirmed = {tuple(sorted((x, y))) for x, y, k in zip(v["a"], v["b"], v["kind"]) if k == "positive"}
+    confirmed = confirmed_pairs(props / "verdicts.csv")
     held = {tuple(p) for p in truth["held_out_pairs"]}
     out["round"] = {"proposed_clusters": summary["proposed_clusters"], "proposed_pairs": summary["proposed_pairs"],
                     "too_large_clusters": len(summary["too_large"]), "too_large_works": int(sum(summary["too_large"])),
                     "positive": sim["positive"], "negative": sim["negative"], "precision": sim["precision"],
                     "held_out_confirmed": len(confirmed & held),
                     "held_out_confirmed_share": len(confirmed & held) / len(held)}
-    if summary["proposed_pairs"]:
-        r1 = train_signatures(world, cfg, out=root / f"r1_{seed}", overwrite=True)
-    else:  # nothing proposed: the graph is unchanged, and R1 would be R0
-        r1 = r0
-        shutil.rmtree(root / f"r1_{seed}", ignore_errors=True)
-        shutil.copytree(r0.run_dir, root / f"r1_{seed}")
-    out["best_epoch_r1"] = r1.metrics["best_epoch"]
-    out["retrained"] = measure(r1.run_dir, truth)
-    out["unconfirmed"] = {"fine_tuned": measure(r0.run_dir, truth, exclude=confirmed),
-                          "retrained": measure(r1.run_dir, truth, exclude=confirmed)}
+    # R1 continues R0 on the annotated graph; the control continues it the same way on the graph as it
+    # was, so R1 - control is what the annotations did, and control - R0 what the extra epochs did
+    warm = {**cfg, **WARM, "init": str(r0.run_dir)}
+    train_signatures(world, warm, out=root / f"r1_{seed}", overwrite=True)
+    train_signatures(before, warm, out=root / f"rc_{seed}", overwrite=True)
+    out.update(round_rows(run_set(root, seed), truth, confirmed))
     out["baselines"] = baselines(world, truth)
     out["seconds"] = round(time.perf_counter() - t0, 1)
-    log(f"seed {seed}: round {out['round']}\n  retrained {out['retrained']}\n  unconfirmed {out['unconfirmed']}")
+    log(f"seed {seed}: round {out['round']}\n  unconfirmed pairs {out['unconfirmed_pairs']}")
     return out
+
+
+RUNS = ("fine_tuned", "control", "retrained")
+
+
+def run_set(root: Path, seed: int) -> dict:
+    return dict(zip(RUNS, (root / f"r0_{seed}", root / f"rc_{seed}", root / f"r1_{seed}")))
 
 
 def _ms(values) -> str:
@@ -188,13 +226,17 @@ def table(results: list[dict]) -> str:
     rows.append("| no pixels: same artist, then nearest year | " + " | ".join(
         _ms(b["same_artist_then_year"][k] for b in base) for k in ("mAP", "recall@20", "mean_rank")) + " | | | |")
     variants = [("pretrained EfficientNet-Lite0", lambda r: r["pretrained"]),
-                ("fine-tuned (chord, m 0.1, m₂ 0.45)", lambda r: r["fine_tuned"])]
+                ("fine-tuned R0 (chord, m 0.1, m₂ 0.45, copy augmentation, 12 epochs)", lambda r: r["fine_tuned"])]
     if all("thesis_loss" in r for r in results):
         variants.append(("fine-tuned, the thesis' loss and margins (1 − cos, m 0.01, m₂ 0.1)",
                          lambda r: r["thesis_loss"]))
-    variants += [("after one annotation round (retrained from the pretrained backbone)", lambda r: r["retrained"]),
-                 ("fine-tuned, on the families the round did not touch", lambda r: r["unconfirmed"]["fine_tuned"]),
-                 ("after the round, on the families it did not touch", lambda r: r["unconfirmed"]["retrained"])]
+    if all("no_augment" in r for r in results):
+        variants.insert(1, ("fine-tuned without augmentation", lambda r: r["no_augment"]))
+    for key, where in (("unconfirmed_pairs", "the held-out pairs the round did not confirm"),
+                       ("untouched_families", "the held-out families the round did not touch")):
+        variants += [(f"R0 (fine-tuned), on {where}", lambda r, key=key: r[key]["fine_tuned"]),
+                     ("control: R0 + 4 epochs without the round", lambda r, key=key: r[key]["control"]),
+                     ("**R1: R0 + 4 epochs with the round's verdicts**", lambda r, key=key: r[key]["retrained"])]
     for name, get in variants:
         rows.append(f"| {name} | " + " | ".join(_ms(get(r)[k] for r in results) for k in (
             "mAP", "recall@20", "mean_rank", "optics_recall", "optics_precision")) + " | "
@@ -206,6 +248,10 @@ def table(results: list[dict]) -> str:
         f"proposed), {x['positive']} positive (precision {x['precision'] or 0:.3f}), {x['held_out_confirmed']} of "
         f"{r['held_out_pairs']} held-out pairs confirmed ({100 * x['held_out_confirmed_share']:.1f} %)"
         for r, x in zip(results, rnd)),
+        "", "R0 → control → R1 per seed, on the unconfirmed held-out pairs: " + "; ".join(
+            f"seed {r['seed']}: mAP " + " → ".join(f"{r['unconfirmed_pairs'][k]['mAP']:.3f}" for k in RUNS)
+            + ", recall@20 " + " → ".join(f"{r['unconfirmed_pairs'][k]['recall@20']:.3f}" for k in RUNS)
+            for r in results),
         "", "Held-out partners share their artist in " + ", ".join(
             f"{100 * b['same_artist_share']:.0f} %" for b in base) + " of the pairs (seeds " +
         ", ".join(str(r["seed"]) for r in results) + ")."]
@@ -215,8 +261,6 @@ def table(results: list[dict]) -> str:
 def rescore(report: dict, work: Path) -> dict:
     """Recompute everything that needs no training from the run directories in ``work``: every
     measured row, the baselines and the round's dropped clusters."""
-    import pandas as pd
-
     for r in report["results"]:
         s = r["seed"]
         world = work / f"world{s}"
@@ -224,13 +268,11 @@ def rescore(report: dict, work: Path) -> dict:
         r["baselines"] = baselines(world, truth)
         r["pretrained"] = measure(work / f"r0_{s}", truth, pretrained=True)
         r["fine_tuned"] = measure(work / f"r0_{s}", truth)
-        r["retrained"] = measure(work / f"r1_{s}", truth)
         summary = json.loads((work / f"proposals{s}" / "proposals.json").read_text(encoding="utf-8"))
         r["round"].update(too_large_clusters=len(summary["too_large"]), too_large_works=int(sum(summary["too_large"])))
-        v = pd.read_csv(work / f"proposals{s}" / "verdicts.csv", dtype=str, keep_default_na=False)
-        confirmed = {tuple(sorted((x, y))) for x, y, k in zip(v["a"], v["b"], v["kind"]) if k == "positive"}
-        r["unconfirmed"] = {"fine_tuned": measure(work / f"r0_{s}", truth, exclude=confirmed),
-                            "retrained": measure(work / f"r1_{s}", truth, exclude=confirmed)}
+        r.update(round_rows(run_set(work, s), truth, confirmed_pairs(work / f"proposals{s}" / "verdicts.csv")))
+        if (work / f"rn_{s}").is_dir():
+            r["no_augment"] = measure(work / f"rn_{s}", truth)
         log(f"seed {s} rescored")
     report["table"] = table(report["results"])
     return report
@@ -240,11 +282,12 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--artists", type=int, default=60)
-    p.add_argument("--motifs", type=int, default=40)
+    p.add_argument("--motifs", type=int, default=80)
     p.add_argument("--known", type=float, default=0.5)
     p.add_argument("--image-size", type=int, default=128)
     p.add_argument("--motif-size", type=float, default=0.4, help="a source's patch, share of the image side")
     p.add_argument("--config", default=None, help="JSON: SignatureConfig options over the defaults")
+    p.add_argument("--ablate-augment", action="store_true", help="also train R0 without augmentation")
     p.add_argument("--thesis-loss", action="store_true", help="also train with the thesis' loss (1 − cos)")
     p.add_argument("--work", type=Path, default=OUT / "signatures_table")
     p.add_argument("--rescore", type=Path, default=None, help="a finished signatures_table.json: recompute its "

@@ -207,7 +207,7 @@ def test_the_cosine_schedule_decays_to_zero_and_constant_stays():
     from artkg.models.signatures.config import SignatureConfig
     from artkg.models.signatures.train import learning_rate
 
-    cos = SignatureConfig(lr=1e-3, epochs=4)
+    cos = SignatureConfig(lr=1e-3, epochs=4, lr_schedule="cosine")
     assert learning_rate(cos, 0) == pytest.approx(1e-3) and learning_rate(cos, 2) == pytest.approx(5e-4)
     assert learning_rate(cos, 4) == pytest.approx(0.0, abs=1e-12) and learning_rate(cos, 1) > learning_rate(cos, 3)
     flat = SignatureConfig(lr=1e-3, epochs=4, lr_schedule="constant")

@@ -27,7 +27,7 @@ class SignatureConfig(JsonOptions):
     batch_size: PositiveInt = 16  # triplets per step (3 × images)
     eval_batch_size: PositiveInt = 64  # images per forward pass when computing signatures
     lr: PositiveFloat = 1e-4  # AdamW
-    lr_schedule: str = "cosine"  # constant | cosine: decays to 0 over the run, step by step (a steadier last epoch)
+    lr_schedule: str = "constant"  # constant | cosine: decays to 0 over the run, step by step (e.g. for a warm start)
     init: Optional[str] = None  # a signatures run directory whose fine-tuned weights to start from (a warm start)
     weight_decay: NonNegativeFloat = 1e-4
     margin: NonNegativeFloat = 0.01  # the triplet term of the compound hinge
