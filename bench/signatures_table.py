@@ -193,10 +193,7 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
                     "held_out_confirmed_share": len(confirmed & held) / len(held)}
     # R1 continues R0 on the annotated graph; the control continues it the same way on the graph as it
     # was, so R1 - control is what the annotations did, and control - R0 what the extra epochs did
-    warm = {**cfg, **WARM, "init": str(r0.run_dir)}
-    train_signatures(world, warm, out=root / f"r1_{seed}", overwrite=True)
-    train_signatures(before, warm, out=root / f"rc_{seed}", overwrite=True)
-    out.update(round_rows(run_set(root, seed), truth, confirmed))
+    out.update(retrain(root, seed, cfg, truth, confirmed))
     out["baselines"] = baselines(world, truth)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     log(f"seed {seed}: round {out['round']}\n  unconfirmed pairs {out['unconfirmed_pairs']}")
@@ -204,6 +201,20 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
 
 
 RUNS = ("fine_tuned", "control", "retrained")
+
+
+def retrain(root: Path, seed: int, cfg: dict, truth: dict, confirmed: set, only: tuple = RUNS) -> dict:
+    """R1 (R0 continued on the annotated graph ``world{seed}``) and the control (continued the same
+    way on ``world{seed}_before``); both keep R0's split (a warm start does). Then the round's rows
+    for the runs in ``only``."""
+    from artkg.models.signatures.train import train_signatures
+
+    warm = {**cfg, **WARM, "init": str(root / f"r0_{seed}")}
+    if "retrained" in only:
+        train_signatures(root / f"world{seed}", warm, out=root / f"r1_{seed}", overwrite=True)
+    if "control" in only:
+        train_signatures(root / f"world{seed}_before", warm, out=root / f"rc_{seed}", overwrite=True)
+    return round_rows({k: v for k, v in run_set(root, seed).items() if k in only}, truth, confirmed)
 
 
 def run_set(root: Path, seed: int) -> dict:
@@ -292,7 +303,27 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--work", type=Path, default=OUT / "signatures_table")
     p.add_argument("--rescore", type=Path, default=None, help="a finished signatures_table.json: recompute its "
                    "baselines and untouched-families rows from the run directories in --work (no training)")
+    p.add_argument("--round-only", type=Path, default=None, help="a finished signatures_table.json: retrain only "
+                   "R1 and the control from the R0 runs and annotated worlds in --work, and recompute their rows")
     a = p.parse_args(argv)
+    if a.round_only:
+        report = json.loads(a.round_only.read_text(encoding="utf-8"))
+        for r in report["results"]:
+            s = r["seed"]
+            truth = json.loads((a.work / f"world{s}" / "ground_truth.json").read_text(encoding="utf-8"))["motifs"]
+            cfg = {"encoder_kwargs": {"image_size": report["args"]["image_size"]}, "seed": s, **report["config"]}
+            # the control ran on the graph before the round: it is retrained only if its split is not R0's
+            same = [json.loads((a.work / f"{d}_{s}" / "split.json").read_text(encoding="utf-8"))["parts"]
+                    for d in ("r0", "rc")]
+            only = ("retrained",) if same[0] == same[1] else ("retrained", "control")
+            rows = retrain(a.work, s, cfg, truth, confirmed_pairs(a.work / f"proposals{s}" / "verdicts.csv"), only)
+            for key, runs in rows.items():
+                r[key].update(runs)
+            log(f"seed {s}: unconfirmed pairs {r['unconfirmed_pairs']}")
+        report["table"] = table(report["results"])
+        (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        print(report["table"])
+        return report
     if a.rescore:
         report = rescore(json.loads(a.rescore.read_text(encoding="utf-8")), a.work)
         (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

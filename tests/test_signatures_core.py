@@ -304,3 +304,20 @@ def test_retrieval_scores_ties_count_against():
     assert s["mean_rank"] == 4.0 and s["recall@1"] == 0.0 and s["mAP"] == pytest.approx(0.25)
     with pytest.raises(InputError):
         retrieval_scores(np.ones((5, 3)), [[1, 1]])
+
+
+def test_inherit_split_keeps_the_init_runs_parts_by_hand():
+    from artkg.models.signatures.split import inherit_split
+
+    # init run: (0,1) train, (2,3) val, (4,5) test; 6, 7 and 9 unlinked (train, test, test); 8 is new
+    init_part = np.array([0, 0, 1, 1, 2, 2, 0, 2, -1, 2])
+    init_linked = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    # since: 6-7 linked (only new connections), 8 joined to the val family, 1-4 joins train and test
+    pairs = [(0, 1), (2, 3), (4, 5), (6, 7), (2, 8), (1, 4)]
+    parts = inherit_split(10, pairs, init_part, init_linked)
+    assert {k: v.tolist() for k, v in parts.items()} == {"train": [0, 1, 4, 5, 6, 7], "val": [2, 3, 8], "test": [9]}
+    same = inherit_split(10, [(0, 1), (2, 3), (4, 5)], init_part, init_linked)  # nothing new: the init's split
+    assert {k: v.tolist() for k, v in same.items()} == {"train": [0, 1, 6, 8], "val": [2, 3], "test": [4, 5, 7, 9]}
+    assert 8 in same["train"]  # a work new since the init run, unlinked: train
+    with pytest.raises(InputError, match="one entry per item"):
+        inherit_split(10, pairs, init_part[:5], init_linked)

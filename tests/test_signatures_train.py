@@ -227,6 +227,8 @@ def test_a_warm_start_begins_from_the_init_runs_weights(run, linked, tmp_path):
     a, b = load_file(str(tmp_path / "warm" / "model.safetensors")), load_file(str(run / "model.safetensors"))
     assert all(torch_allclose(a[k], b[k]) for k in a)
     assert still.metrics["init"] == str(run.resolve())
+    split, init_split = (json.loads((d / "split.json").read_text()) for d in (tmp_path / "warm", run))
+    assert split["parts"] == init_split["parts"] and split["connections"] == init_split["connections"]
     assert still.metrics["test"]["fine_tuned"] != still.metrics["test"]["pretrained"]  # the init's, not ImageNet's
     for bad, words in ((tmp_path / "nowhere", "not a finished signatures run"),):
         with pytest.raises(InputError, match=words):

@@ -79,6 +79,33 @@ def component_split(n_items: int, pairs, fractions: Sequence[float] = (0.8, 0.1,
     return {name: np.flatnonzero(part == k) for k, name in enumerate(PARTS)}
 
 
+def inherit_split(n_items: int, pairs, init_part, init_linked) -> dict[str, np.ndarray]:
+    """The split of a warm start, kept from the run it starts from (so that none of that run's
+    training works lands in validation or test). ``init_part[i]``: item ``i``'s part in that run
+    (0 train, 1 val, 2 test; -1: not in its collection); ``init_linked[i]``: whether ``i`` was linked
+    there. A connected component of ``pairs`` whose previously linked items all lay in one part stays
+    there (new works joined to it included); one with none (only connections new since) or with
+    several parts goes to train; unlinked items keep their part (train where they had none)."""
+    n_items = int(n_items)
+    init_part = np.asarray(init_part, dtype=np.int64)
+    init_linked = np.asarray(init_linked, dtype=bool)
+    if init_part.shape != (n_items,) or init_linked.shape != (n_items,):
+        raise InputError(f"init_part and init_linked must hold one entry per item ({n_items})",
+                         "pass arrays of length n_items")
+    comp = components(n_items, pairs)
+    part = np.where(init_part >= 0, init_part, 0)
+    linked = np.unique(as_pairs(pairs, n_items))
+    if len(linked):
+        n_comp = int(comp.max()) + 1
+        lo, hi = np.full(n_comp, len(PARTS)), np.full(n_comp, -1)
+        old = linked[init_linked[linked] & (init_part[linked] >= 0)]
+        np.minimum.at(lo, comp[old], init_part[old])
+        np.maximum.at(hi, comp[old], init_part[old])
+        keep = lo == hi  # one earlier part (none: lo > hi; several: lo < hi)
+        part[linked] = np.where(keep[comp[linked]], lo[comp[linked]], 0)
+    return {name: np.flatnonzero(part == k) for k, name in enumerate(PARTS)}
+
+
 def held_out_pairs(pairs, split):
     """The pairs whose two ends both lie in ``split``: an array of item indices (one part) gives an
     ``[P', 2]`` array; a dict of parts (``component_split``'s result) gives a dict of them."""

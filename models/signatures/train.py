@@ -194,6 +194,30 @@ def learning_rate(config: SignatureConfig, progress: float) -> float:
     return 0.5 * config.lr * (1.0 + math.cos(math.pi * min(progress / config.epochs, 1.0)))
 
 
+def split_init(kg, init, works: np.ndarray, pos: np.ndarray) -> dict[str, np.ndarray]:
+    """A warm start's split: the ``init`` run's parts, connections new since it in train
+    (:func:`~.split.inherit_split`), so that the init's validation and test connections stay unseen."""
+    from artkg.models.run import SPLIT
+    from artkg.models.signatures.split import PARTS, inherit_split
+
+    split = json.loads((Path(init) / SPLIT).read_text(encoding="utf-8"))
+    index = {iri: i for i, iri in enumerate(kg.iris["artwork"])}
+    row = np.full(kg.num_nodes("artwork"), -1, dtype=np.int64)
+    row[works] = np.arange(len(works))
+    init_rows = np.array([row[index[i]] if i in index else -1 for i in split["works"]], dtype=np.int64)
+    init_part = np.full(len(works), -1, dtype=np.int64)
+    init_linked = np.zeros(len(works), dtype=bool)
+    for k, name in enumerate(PARTS):
+        r = init_rows[np.asarray(split["parts"].get(name, []), dtype=np.int64)]
+        init_part[r[r >= 0]] = k
+        c = init_rows[np.asarray(split["connections"].get(name, []), dtype=np.int64).reshape(-1)]
+        init_linked[c[c >= 0]] = True
+    parts = inherit_split(len(works), pos, init_part, init_linked)
+    log.info("warm start: the split of %s kept (%s works)", init,
+             ", ".join(f"{len(v)} {k}" for k, v in parts.items()))
+    return parts
+
+
 def active_stages(epoch: int, config: SignatureConfig, n_stages: int) -> int:
     """How many top stages train in ``epoch`` (0-based)."""
     n = 1 if epoch < config.first_stage_epochs else 2 + (epoch - config.first_stage_epochs) // config.unfreeze_every
@@ -210,6 +234,8 @@ def train_signatures(graph_dir, config: SignatureConfig | dict | str | None = No
     from artkg.kg.graph import load_graph
 
     config = SignatureConfig.coerce(config)
+    if config.init:
+        check_init(config.init)
     kg = load_graph(graph_dir)
     if not len(kg.visual_links.of_kind(*config.positive_kinds)):  # before any slow work, and before --out exists
         raise InputError(f"the graph at {kg.root} has no visual links of kind {', '.join(config.positive_kinds)}",
@@ -222,16 +248,25 @@ def train_signatures(graph_dir, config: SignatureConfig | dict | str | None = No
         return _train(kg, config, Path(root), progress, resume, on_epoch_end, overwrite)
 
 
+def check_init(run_dir) -> Path:
+    """``run_dir`` as a Path, checked to be a finished signatures run (weights and split)."""
+    from artkg.models.run import SPLIT, WEIGHTS
+
+    run_dir = Path(run_dir)
+    for name in (WEIGHTS, SPLIT):
+        if not (run_dir / name).is_file():
+            raise InputError(f"init {run_dir} is not a finished signatures run (no {name})",
+                             "pass the --out folder of an earlier `artkg train signatures`")
+    return run_dir
+
+
 def init_weights(run_dir, backbone: SignatureBackbone) -> dict:
     """The fine-tuned weights of the signatures run ``run_dir``, checked to fit ``backbone``."""
     from safetensors.torch import load_file
 
     from artkg.models.run import WEIGHTS, read_config
 
-    run_dir = Path(run_dir)
-    if not (run_dir / WEIGHTS).is_file():
-        raise InputError(f"init {run_dir} is not a finished signatures run (no {WEIGHTS})",
-                         "pass the --out folder of an earlier `artkg train signatures`")
+    run_dir = check_init(run_dir)
     spec = read_config(run_dir).get("backbone", {})
     if spec.get("cache_key") != backbone.cache_key():
         raise InputError(f"init {run_dir} was trained from {spec.get('cache_key')}, not {backbone.cache_key()}",
@@ -274,7 +309,7 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
         works, paths, pretrained = works[keep], [paths[i] for i in keep], pretrained[keep]
         images = Images(paths, backbone, config.cache_images_mb)
     pos, neg, skipped = link_pairs(kg, config, works, missing)
-    parts = split_collection(len(works), pos, config)
+    parts = split_init(kg, config.init, works, pos) if config.init else split_collection(len(works), pos, config)
     pairs = held_out_pairs(pos, parts)
     if not len(pairs["test"]):
         raise InputError(f"the test part holds no connection ({len(pos)} connections in "
