@@ -226,7 +226,7 @@ def _ms(values) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.pstdev(values):.3f}"
 
 
-def table(results: list[dict]) -> str:
+def table(results: list[dict], config: dict) -> str:
     """Mean ± population sd over the seeds' worlds; every row on the held-out motif families."""
     head = ["| on the held-out motif families | mAP | recall@20 | mean rank | OPTICS recall (≤ 12 works) | OPTICS precision | "
             "OPTICS at 0.13: clusters / precision |", "|---|---|---|---|---|---|---|"]
@@ -237,7 +237,8 @@ def table(results: list[dict]) -> str:
     rows.append("| no pixels: same artist, then nearest year | " + " | ".join(
         _ms(b["same_artist_then_year"][k] for b in base) for k in ("mAP", "recall@20", "mean_rank")) + " | | | |")
     variants = [("pretrained EfficientNet-Lite0", lambda r: r["pretrained"]),
-                ("fine-tuned R0 (chord, m 0.1, m₂ 0.45, copy augmentation, 12 epochs)", lambda r: r["fine_tuned"])]
+                (f"fine-tuned R0 ({config['distance']}, m {config['margin']}, m₂ {config['margin2']}, "
+                 f"{config.get('augment', 'copy')} augmentation, {config['epochs']} epochs)", lambda r: r["fine_tuned"])]
     if all("thesis_loss" in r for r in results):
         variants.append(("fine-tuned, the thesis' loss and margins (1 − cos, m 0.01, m₂ 0.1)",
                          lambda r: r["thesis_loss"]))
@@ -246,8 +247,8 @@ def table(results: list[dict]) -> str:
     for key, where in (("unconfirmed_pairs", "the held-out pairs the round did not confirm"),
                        ("untouched_families", "the held-out families the round did not touch")):
         variants += [(f"R0 (fine-tuned), on {where}", lambda r, key=key: r[key]["fine_tuned"]),
-                     ("control: R0 + 4 epochs without the round", lambda r, key=key: r[key]["control"]),
-                     ("**R1: R0 + 4 epochs with the round's verdicts**", lambda r, key=key: r[key]["retrained"])]
+                     (f"control: R0 + {WARM['epochs']} epochs without the round", lambda r, key=key: r[key]["control"]),
+                     (f"**R1: R0 + {WARM['epochs']} epochs with the round's verdicts**", lambda r, key=key: r[key]["retrained"])]
     for name, get in variants:
         rows.append(f"| {name} | " + " | ".join(_ms(get(r)[k] for r in results) for k in (
             "mAP", "recall@20", "mean_rank", "optics_recall", "optics_precision")) + " | "
@@ -285,7 +286,7 @@ def rescore(report: dict, work: Path) -> dict:
         if (work / f"rn_{s}").is_dir():
             r["no_augment"] = measure(work / f"rn_{s}", truth)
         log(f"seed {s} rescored")
-    report["table"] = table(report["results"])
+    report["table"] = table(report["results"], report["config"])
     return report
 
 
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> dict:
             for key, runs in rows.items():
                 r[key].update(runs)
             log(f"seed {s}: unconfirmed pairs {r['unconfirmed_pairs']}")
-        report["table"] = table(report["results"])
+        report["table"] = table(report["results"], report["config"])
         (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         print(report["table"])
         return report
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> dict:
     a.work.mkdir(parents=True, exist_ok=True)
     results = [one_seed(s, a, config, a.work) for s in a.seeds]
     report = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}, "config": config,
-              "results": results, "table": table(results)}
+              "results": results, "table": table(results, config)}
     (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(report["table"])
     return report

@@ -56,11 +56,10 @@ class SignatureConfig(JsonOptions):
         if self.distance not in DISTANCES:
             raise InputError(f"distance {self.distance!r} is not one of {', '.join(DISTANCES)}",
                              'e.g. "distance": "cosine"')
-        from artkg.models.signatures.augment import check
-
         if self.lr_schedule not in LR_SCHEDULES:
             raise InputError(f"lr_schedule {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}",
                              'e.g. "lr_schedule": "cosine"')
+        from artkg.models.signatures.augment import check
 
         check(self.augment, self.augment_kwargs)
         kinds = [str(k).strip().lower() for k in self.positive_kinds]

@@ -74,14 +74,10 @@ def known_pairs(graph) -> set[tuple[int, int]]:
 
 def run_families(run_dir, graph, works: np.ndarray, parts=("val", "test")) -> list[list[int]]:
     """The connected groups of the run's ``parts`` connections (never trained on), as rows of ``works``."""
-    from artkg.models.run import SPLIT
     from artkg.models.signatures.split import components
+    from artkg.models.signatures.train import split_rows
 
-    split = json.loads((Path(run_dir) / SPLIT).read_text(encoding="utf-8"))
-    index = {iri: i for i, iri in enumerate(graph.iris["artwork"])}
-    row = np.full(graph.num_nodes("artwork"), -1, dtype=np.int64)
-    row[works] = np.arange(len(works))
-    run_rows = np.array([row[index[i]] if i in index else -1 for i in split["works"]], dtype=np.int64)
+    split, run_rows = split_rows(run_dir, graph, works)
     pairs = np.concatenate([np.asarray(split["connections"].get(p, []), dtype=np.int64).reshape(-1, 2)
                             for p in parts])
     pairs = run_rows[pairs] if len(pairs) else pairs

@@ -194,17 +194,24 @@ def learning_rate(config: SignatureConfig, progress: float) -> float:
     return 0.5 * config.lr * (1.0 + math.cos(math.pi * min(progress / config.epochs, 1.0)))
 
 
-def split_init(kg, init, works: np.ndarray, pos: np.ndarray) -> dict[str, np.ndarray]:
-    """A warm start's split: the ``init`` run's parts, connections new since it in train
-    (:func:`~.split.inherit_split`), so that the init's validation and test connections stay unseen."""
+def split_rows(run_dir, kg, works: np.ndarray) -> tuple[dict, np.ndarray]:
+    """A run's ``split.json`` and, for each work of its collection, its row in ``works`` (artwork
+    indices of ``kg``; -1 where the work is not among them)."""
     from artkg.models.run import SPLIT
-    from artkg.models.signatures.split import PARTS, inherit_split
 
-    split = json.loads((Path(init) / SPLIT).read_text(encoding="utf-8"))
+    split = json.loads((Path(run_dir) / SPLIT).read_text(encoding="utf-8"))
     index = {iri: i for i, iri in enumerate(kg.iris["artwork"])}
     row = np.full(kg.num_nodes("artwork"), -1, dtype=np.int64)
     row[works] = np.arange(len(works))
-    init_rows = np.array([row[index[i]] if i in index else -1 for i in split["works"]], dtype=np.int64)
+    return split, np.array([row[index[i]] if i in index else -1 for i in split["works"]], dtype=np.int64)
+
+
+def split_init(kg, init, works: np.ndarray, pos: np.ndarray) -> dict[str, np.ndarray]:
+    """A warm start's split: the ``init`` run's parts, connections new since it in train
+    (:func:`~.split.inherit_split`), so that the init's validation and test connections stay unseen."""
+    from artkg.models.signatures.split import PARTS, inherit_split
+
+    split, init_rows = split_rows(init, kg, works)
     init_part = np.full(len(works), -1, dtype=np.int64)
     init_linked = np.zeros(len(works), dtype=bool)
     for k, name in enumerate(PARTS):
