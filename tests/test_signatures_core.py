@@ -13,7 +13,7 @@ import torch
 from artkg.kg.errors import InputError
 from artkg.models.signatures.clusters import cluster, family_scores, retrieval_scores
 from artkg.models.signatures.loss import compound_hinge, l2_normalise, signature_pool
-from artkg.models.signatures.mining import hard_negatives
+from artkg.models.signatures.mining import epoch_triplets, hard_negatives
 from artkg.models.signatures.split import component_split, components, held_out_pairs
 
 
@@ -202,6 +202,34 @@ def test_hard_negatives_random_against_brute_force():
     # chunking and input type do not change the draw
     np.testing.assert_array_equal(hard_negatives(x, pairs, k=k, rng=7, components=comp, chunk_size=7), neg)
     np.testing.assert_array_equal(hard_negatives(torch.from_numpy(x), pairs, k=k, rng=7, components=comp), neg)
+
+
+def test_epoch_triplets_repeats_explicit_negatives_and_negative_views():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 8)).astype(np.float32)
+    tp = np.array([[0, 1], [2, 3], [4, 5], [6, 7]])
+    comp = components(40, tp)
+    negs_of = {0: [20], 20: [0], 6: [21], 21: [6]}
+    kw = dict(k=5, seed=1, epoch=3, explicit_rate=1.0)
+    plain, counts = epoch_triplets(x, tp, comp, negs_of, **kw)
+    assert counts == {"triplets": 4, "explicit_negatives": 2, "negative_views": 0}
+    assert sorted(map(tuple, plain[:, :2].tolist())) == sorted(map(tuple, tp.tolist()))
+    c_of = {tuple(t[:2]): t[2] for t in plain.tolist()}
+    assert c_of[(0, 1)] == 20 and c_of[(6, 7)] == 21          # rate 1: the verdict is always the negative
+    assert all(comp[c] != comp[a] for (a, _), c in c_of.items())
+    # repeats: each connection drawn that many times; the same draws again for the same (seed, epoch)
+    again, counts = epoch_triplets(x, tp, comp, negs_of, **kw, repeats=np.array([1, 3, 1, 2]))
+    assert counts["triplets"] == 7
+    drawn = {tuple(p): n for p, n in zip(*np.unique(again[:, :2], axis=0, return_counts=True))}
+    assert drawn == {(0, 1): 1, (2, 3): 3, (4, 5): 1, (6, 7): 2}
+    np.testing.assert_array_equal(epoch_triplets(x, tp, comp, negs_of, **kw, repeats=np.array([1, 3, 1, 2]))[0], again)
+    # negative views: every explicit negative (X, Y) also as (X, X, Y) or (Y, Y, X)
+    views = np.array([[0, 20], [6, 21], [30, 31]])
+    with_views, counts = epoch_triplets(x, tp, comp, negs_of, **kw, negative_views=views)
+    assert counts == {"triplets": 7, "explicit_negatives": 2, "negative_views": 3}
+    selfs = with_views[with_views[:, 0] == with_views[:, 1]]
+    assert sorted(tuple(sorted(t[1:])) for t in selfs.tolist()) == [(0, 20), (6, 21), (30, 31)]
+    assert sorted(map(tuple, with_views[with_views[:, 0] != with_views[:, 1]].tolist())) == sorted(map(tuple, plain.tolist()))
 
 
 def test_hard_negatives_large_collection_in_chunks():

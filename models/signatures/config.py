@@ -22,6 +22,8 @@ class SignatureConfig(JsonOptions):
     positive_kinds: list[str] = field(default_factory=lambda: ["positive", "duplicate", "similar"])
     explicit_negatives: bool = True
     explicit_negative_rate: Annotated[float, Field(ge=0, le=1)] = 0.5  # share of C drawn from them where any
+    negative_views: bool = False  # each explicit negative (X, Y) also trains as (X, a second view of X, Y)
+    repeat_sources: dict = field(default_factory=dict)  # connections from these link sources drawn n times an epoch
     fractions: list[NonNegativeFloat] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train, val, test
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 16  # triplets per step (3 × images)
@@ -62,6 +64,10 @@ class SignatureConfig(JsonOptions):
         from artkg.models.signatures.augment import check
 
         check(self.augment, self.augment_kwargs)
+        bad = {k: v for k, v in self.repeat_sources.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1}
+        if bad:
+            raise InputError(f"repeat_sources {bad} are not whole numbers of draws of 1 or more",
+                             'e.g. "repeat_sources": {"annotation": 4}')
         kinds = [str(k).strip().lower() for k in self.positive_kinds]
         if not kinds:
             raise InputError("positive_kinds is empty", 'e.g. "positive_kinds": ["positive", "duplicate", "similar"]')

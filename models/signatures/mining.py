@@ -102,3 +102,41 @@ def _exclusions(positives_of, n: int):
     pairs = as_pairs(pairs, n, "positives_of")
     both = np.concatenate([pairs, pairs[:, ::-1]])
     return sparse.csr_matrix((np.ones(len(both), dtype=np.int8), (both[:, 0], both[:, 1])), shape=(n, n))
+
+
+def epoch_triplets(current, tp: np.ndarray, components: np.ndarray, negs_of: dict, *, k: int, seed: int, epoch: int,
+                   explicit_rate: float, repeats: np.ndarray | None = None,
+                   negative_views: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """One epoch's ``[T, 3]`` triplets ``(A, B, C)`` over the training rows, and counts.
+
+    ``tp``: the training connections ``[P, 2]``, drawn in a random order, each ``repeats[i]`` times
+    (default once). ``C``: with probability ``explicit_rate`` one of the anchors' explicit negatives
+    (``negs_of``: row → rows) where they have any, else a hard negative among the ``k`` nearest
+    unconnected works by ``current`` signatures (:func:`hard_negatives`). ``negative_views``: explicit
+    negative pairs ``[N, 2]`` that also become one triplet each ``(X, X, Y)``: a work, itself (the
+    training augmentation makes it a second view) and the work judged not connected to it, so that a
+    verdict counts even when neither work has a connection. Every draw comes from ``(seed, epoch)``;
+    with one repeat each and no ``negative_views`` the triplets are those of earlier versions."""
+    rng = np.random.default_rng([seed, epoch])
+    base = np.arange(len(tp)) if repeats is None else np.repeat(np.arange(len(tp)), repeats)
+    anchors = tp[base[rng.permutation(len(base))]]
+    mined = hard_negatives(current, tp, k, np.random.default_rng([seed, epoch, 1]), anchors=anchors[:, 0],
+                           components=components)
+    explicit = rng.random(len(anchors)) < explicit_rate
+    replaced = 0
+    for t, (a, b) in enumerate(anchors):
+        choices = negs_of.get(int(a), []) + negs_of.get(int(b), [])
+        if choices and explicit[t]:
+            mined[t] = choices[int(rng.integers(len(choices)))]
+            replaced += 1
+    use = mined >= 0
+    triplets = np.column_stack([anchors[use], mined[use]])
+    counts = {"triplets": int(len(triplets)), "explicit_negatives": replaced, "negative_views": 0}
+    if negative_views is not None and len(negative_views):
+        vr = np.random.default_rng([seed, epoch, 3])
+        nv = np.asarray(negative_views, dtype=np.int64)
+        nv = np.where(vr.random(len(nv))[:, None] < 0.5, nv, nv[:, ::-1])  # which work gets two views
+        extra = np.column_stack([nv[:, 0], nv[:, 0], nv[:, 1]])
+        triplets = np.concatenate([triplets, extra])[vr.permutation(len(triplets) + len(extra))]
+        counts.update(triplets=int(len(triplets)), negative_views=int(len(extra)))
+    return triplets, counts

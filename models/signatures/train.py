@@ -174,6 +174,31 @@ def link_pairs(kg, config: SignatureConfig, works: np.ndarray, unusable: dict[in
     return pos, neg, report
 
 
+def source_repeats(kg, config: SignatureConfig, works: np.ndarray, tp: np.ndarray,
+                   train_rows: np.ndarray) -> np.ndarray | None:
+    """Draws per epoch of each training connection ``tp`` (rows of ``train_rows``): the most that
+    ``config.repeat_sources`` gives the sources of its links (e.g. ``{"annotation": 4}``: a round's
+    verdicts four times), else 1. ``None`` when every connection is drawn once."""
+    if not config.repeat_sources or not len(tp):
+        return None
+    links = kg.visual_links.of_kind(*config.positive_kinds)
+    rep = np.array([config.repeat_sources.get(n, 1) if n else 1 for n in links.source_names()], dtype=np.int64)
+    row = np.full(kg.num_nodes("artwork"), -1, dtype=np.int64)
+    row[works] = np.arange(len(works))
+    a, b = row[links.src], row[links.dst]
+    best: dict[tuple[int, int], int] = {}
+    for x, y, r in zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), rep.tolist()):
+        if r > 1 and x >= 0:
+            best[(x, y)] = max(best.get((x, y), 1), r)
+    g = np.sort(train_rows[tp], axis=1)
+    out = np.array([best.get((x, y), 1) for x, y in g.tolist()], dtype=np.int64)
+    if (out == 1).all():
+        return None
+    log.info("%d of %d training connections drawn more than once per epoch (repeat_sources %s)",
+             int((out > 1).sum()), len(out), config.repeat_sources)
+    return out
+
+
 def split_collection(n: int, pairs: np.ndarray, config: SignatureConfig) -> dict[str, np.ndarray]:
     """Collection rows per part: linked works by connected component, unlinked ones by share."""
     from artkg.models.signatures.split import component_split
@@ -291,7 +316,7 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
            overwrite: bool = False) -> SignatureResult:
     from artkg.models.features import resolve_device
     from artkg.models.signatures.loss import compound_hinge
-    from artkg.models.signatures.mining import hard_negatives
+    from artkg.models.signatures.mining import epoch_triplets
     from artkg.models.signatures.split import components, held_out_pairs
 
     if config.threads:
@@ -334,9 +359,12 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
     comp = components(len(train_rows), tp)
     negs_of: dict[int, list[int]] = {}  # explicit negatives between training works of different components
     tn = np.searchsorted(train_rows, neg[np.isin(neg, train_rows).all(axis=1)])
-    for ia, ib in tn[comp[tn[:, 0]] != comp[tn[:, 1]]].tolist():
+    tn = tn[comp[tn[:, 0]] != comp[tn[:, 1]]]
+    for ia, ib in tn.tolist():
         negs_of.setdefault(ia, []).append(ib)
         negs_of.setdefault(ib, []).append(ia)
+    views = tn if config.negative_views else None
+    reps = source_repeats(kg, config, works, tp, train_rows)
     from artkg.models.signatures.augment import make_augment
 
     augment = make_augment(config.augment, config.augment_kwargs, backbone.transform)
@@ -363,18 +391,10 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
         n_active = backbone.set_trainable(active_stages(epoch, config, len(stages)))
-        rng = np.random.default_rng([config.seed, epoch])
-        order = rng.permutation(len(tp))
-        anchors = tp[order]
-        mined = hard_negatives(current[train_rows], tp, config.k_negatives, np.random.default_rng([config.seed, epoch, 1]),
-                               anchors=anchors[:, 0], components=comp)
-        explicit = rng.random(len(anchors)) < config.explicit_negative_rate
-        for t, (a, b) in enumerate(anchors):
-            choices = negs_of.get(int(a), []) + negs_of.get(int(b), [])
-            if choices and explicit[t]:
-                mined[t] = choices[int(rng.integers(len(choices)))]
-        use = mined >= 0
-        triplets = train_rows[np.column_stack([anchors[use], mined[use]])]
+        triplets, counts = epoch_triplets(current[train_rows], tp, comp, negs_of, k=config.k_negatives,
+                                          seed=config.seed, epoch=epoch, explicit_rate=config.explicit_negative_rate,
+                                          repeats=reps, negative_views=views)
+        triplets = train_rows[triplets]
         losses = []
         from tqdm.auto import tqdm
 
@@ -396,7 +416,7 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
         current = compute_signatures(backbone, images, config.eval_batch_size, device, progress, "signatures")[0]
         val = scores(current, pairs["val"], ks)
         record = {"epoch": epoch, "loss": round(float(np.mean(losses)), 6) if losses else None,
-                  "triplets": int(len(triplets)), "explicit_negatives": int((explicit & use).sum()) if negs_of else 0,
+                  **counts,
                   "stages": n_active, "val_mAP": val["mAP"] if val else None,
                   "seconds": round(time.perf_counter() - t0, 3)}
         history.append(record)
