@@ -19,8 +19,11 @@ R0 sees the known families only):
   recall and precision (thesis definitions, members counted);
 - the round: proposed pairs, their precision (the share the simulated annotator marks positive), the
   held-out pairs confirmed (now links of the graph); then R0, the **control** (R0 continued exactly
-  as R1 but on the graph as it was before the round: what the extra epochs alone do) and R1, on the
-  held-out pairs the round did not confirm, and on the held-out families it did not touch.
+  as R1 but on the graph as it was before the round: what the extra epochs alone do), the control
+  again with other random draws (how far chance alone moves a run) and R1, on the held-out pairs the
+  round did not confirm: all of them, those of the families it touched (a confirmed pair of theirs
+  is a link now; the rest of the family is what the verdicts should teach R1 to find) and those of
+  the families it did not touch.
 
     python bench/signatures_table.py [--seeds 0 1 2] [--artists 60] [--motifs 80] [--image-size 128]
                                      [--config '{"epochs": 12, ...}'] [--ablate-augment] [--thesis-loss]
@@ -53,17 +56,18 @@ WARM = {"epochs": 4, "lr": 1e-4, "lr_schedule": "cosine", "first_stage_epochs": 
 
 
 def held_out(graph, works: np.ndarray, truth: dict, exclude: set | None = None,
-             whole_families: bool = True) -> tuple[np.ndarray, list]:
-    """The pairs and families (collection rows) of the held-out families. ``exclude`` (IRI pairs: the
-    ones an annotation round confirmed) leaves out every family holding a work of one
-    (``whole_families``), or only those pairs."""
+             families: str = "all") -> tuple[np.ndarray, list]:
+    """The pairs and families (collection rows) of the held-out families, without the pairs in
+    ``exclude`` (IRI pairs: the ones an annotation round confirmed). ``families``: ``"all"``, only the
+    ``"touched"`` ones (holding a work of an excluded pair) or only the ``"untouched"`` ones."""
     import itertools
 
     row = {graph.iris["artwork"][w]: i for i, w in enumerate(works.tolist())}
     exclude = {tuple(sorted(p)) for p in (exclude or ())}
-    touched = {w for p in exclude for w in p} if whole_families else set()
-    fams = [[w for w in f["works"] if w in row] for f in truth["families"]
-            if not f["known"] and not touched & set(f["works"])]
+    touched = {w for p in exclude for w in p}
+    keep = {"all": lambda f: True, "touched": lambda f: bool(touched & set(f)),
+            "untouched": lambda f: not touched & set(f)}[families]
+    fams = [[w for w in f["works"] if w in row] for f in truth["families"] if not f["known"] and keep(f["works"])]
     fams = [f for f in fams if len(f) > 1]
     pairs = [(row[a], row[b]) for f in fams for a, b in itertools.combinations(f, 2)
              if tuple(sorted((a, b))) not in exclude]
@@ -102,13 +106,15 @@ def baselines(world: Path, truth: dict) -> dict:
     return out
 
 
-def measure(run, truth: dict, pretrained: bool = False, exclude: set | None = None, whole_families: bool = True,
+def measure(run, truth: dict, pretrained: bool = False, exclude: set | None = None, families: str = "all",
             signatures=None) -> dict:
     from artkg.models.signatures.clusters import cluster, family_scores, retrieval_scores
     from artkg.models.signatures.loop import calibrate_eps, collection_signatures, run_families
 
     sig, works, _, graph = signatures or collection_signatures(run, device="cpu", pretrained=pretrained)
-    pairs, fams = held_out(graph, works, truth, exclude, whole_families)
+    pairs, fams = held_out(graph, works, truth, exclude, families)
+    if not len(pairs):  # e.g. no family touched by a round that confirmed nothing
+        return None
     r = retrieval_scores(sig, pairs, ks=(20, 50))
     x = sig / np.linalg.norm(sig, axis=1, keepdims=True)
     out = {"mAP": r["mAP"], "recall@20": r["recall@20"], "recall@50": r["recall@50"], "mean_rank": r["mean_rank"],
@@ -129,17 +135,22 @@ def measure(run, truth: dict, pretrained: bool = False, exclude: set | None = No
     return out
 
 
+ROUND_ROWS = {"unconfirmed_pairs": "all", "touched_families": "touched", "untouched_families": "untouched"}
+
+
 def round_rows(runs: dict, truth: dict, confirmed: set) -> dict:
-    """Each of ``runs`` (name → run directory) on the held-out connections the round did not confirm:
-    every such pair (``unconfirmed_pairs``: R1 trained on confirmed pairs of some of their families),
-    and only the families without a confirmed pair (``untouched_families``)."""
+    """Each of ``runs`` (name → run directory) on the held-out pairs the round did not confirm: all of
+    them (``unconfirmed_pairs``), those of the families the round touched (``touched_families``: a
+    confirmed pair of theirs is now a link R1 trains on; their other pairs are not) and those of the
+    families it did not touch (``untouched_families``). Only the last row's OPTICS scores are clean:
+    a touched family's confirmed works count in its cluster recall."""
     from artkg.models.signatures.loop import collection_signatures
 
-    out: dict = {"unconfirmed_pairs": {}, "untouched_families": {}}
-    for key, run in runs.items():
+    out: dict = {key: {} for key in ROUND_ROWS}
+    for name, run in runs.items():
         sig = collection_signatures(run, device="cpu")
-        out["unconfirmed_pairs"][key] = measure(run, truth, exclude=confirmed, whole_families=False, signatures=sig)
-        out["untouched_families"][key] = measure(run, truth, exclude=confirmed, signatures=sig)
+        for key, families in ROUND_ROWS.items():
+            out[key][name] = measure(run, truth, exclude=confirmed, families=families, signatures=sig)
     return out
 
 
@@ -200,29 +211,41 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
     return out
 
 
-RUNS = ("fine_tuned", "control", "retrained")
+RUNS = ("fine_tuned", "control", "control_redraw", "retrained")
+REDRAW = 100  # the second control's seed offset: the same run with other triplets, negatives and augmentations
 
 
 def retrain(root: Path, seed: int, cfg: dict, truth: dict, confirmed: set, only: tuple = RUNS) -> dict:
-    """R1 (R0 continued on the annotated graph ``world{seed}``) and the control (continued the same
-    way on ``world{seed}_before``); both keep R0's split (a warm start does). Then the round's rows
-    for the runs in ``only``."""
+    """R1 (R0 continued on the annotated graph ``world{seed}``), the control (continued the same way
+    on ``world{seed}_before``) and the control again with other random draws (seed + :data:`REDRAW`:
+    how far two runs that differ only by chance land apart); all keep R0's split (a warm start does).
+    Then the round's rows for the runs in ``only``."""
     from artkg.models.signatures.train import train_signatures
 
     warm = {**cfg, **WARM, "init": str(root / f"r0_{seed}")}
+    runs = run_set(root, seed)
     if "retrained" in only:
-        train_signatures(root / f"world{seed}", warm, out=root / f"r1_{seed}", overwrite=True)
+        train_signatures(root / f"world{seed}", warm, out=runs["retrained"], overwrite=True)
     if "control" in only:
-        train_signatures(root / f"world{seed}_before", warm, out=root / f"rc_{seed}", overwrite=True)
-    return round_rows({k: v for k, v in run_set(root, seed).items() if k in only}, truth, confirmed)
+        train_signatures(root / f"world{seed}_before", warm, out=runs["control"], overwrite=True)
+    if "control_redraw" in only:
+        train_signatures(root / f"world{seed}_before", {**warm, "seed": seed + REDRAW}, out=runs["control_redraw"],
+                         overwrite=True)
+    return round_rows({k: v for k, v in runs.items() if k in only}, truth, confirmed)
 
 
 def run_set(root: Path, seed: int) -> dict:
-    return dict(zip(RUNS, (root / f"r0_{seed}", root / f"rc_{seed}", root / f"r1_{seed}")))
+    return dict(zip(RUNS, (root / f"{d}_{seed}" for d in ("r0", "rc", "rcb", "r1"))))
+
+
+def _f(row: dict | None, key: str) -> str:
+    return f"{row[key]:.3f}" if row else "n/a"
 
 
 def _ms(values) -> str:
-    values = [float(v) for v in values]
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return "n/a"
     return f"{statistics.mean(values):.3f} ± {statistics.pstdev(values):.3f}"
 
 
@@ -244,15 +267,30 @@ def table(results: list[dict], config: dict) -> str:
                          lambda r: r["thesis_loss"]))
     if all("no_augment" in r for r in results):
         variants.insert(1, ("fine-tuned without augmentation", lambda r: r["no_augment"]))
-    for key, where in (("unconfirmed_pairs", "the held-out pairs the round did not confirm"),
+    variants = [(name, get, True) for name, get in variants]
+    for key, where in (("unconfirmed_pairs", "all the held-out pairs the round did not confirm"),
+                       ("touched_families", "the unconfirmed pairs of the held-out families the round touched"),
                        ("untouched_families", "the held-out families the round did not touch")):
-        variants += [(f"R0 (fine-tuned), on {where}", lambda r, key=key: r[key]["fine_tuned"]),
-                     (f"control: R0 + {WARM['epochs']} epochs without the round", lambda r, key=key: r[key]["control"]),
-                     (f"**R1: R0 + {WARM['epochs']} epochs with the round's verdicts**", lambda r, key=key: r[key]["retrained"])]
-    for name, get in variants:
-        rows.append(f"| {name} | " + " | ".join(_ms(get(r)[k] for r in results) for k in (
-            "mAP", "recall@20", "mean_rank", "optics_recall", "optics_precision")) + " | "
-            + f"{_ms(get(r)['optics013_clusters'] for r in results)} / {_ms(get(r)['optics013_precision'] for r in results)} |")
+        clean = key == "untouched_families"  # elsewhere confirmed works sit in the families OPTICS scores
+        variants += [(f"R0 (fine-tuned), on {where}", lambda r, key=key: r[key]["fine_tuned"], clean),
+                     (f"control: R0 + {WARM['epochs']} epochs without the round",
+                      lambda r, key=key: r[key]["control"], clean),
+                     (f"control again, other random draws (seed + {REDRAW})",
+                      lambda r, key=key: r[key]["control_redraw"], clean),
+                     (f"**R1: R0 + {WARM['epochs']} epochs with the round's verdicts**",
+                      lambda r, key=key: r[key]["retrained"], clean)]
+    for name, get0, optics in variants:
+        def get(r, get0=get0):  # a row a seed could not measure (no pair) counts as absent
+            return get0(r) or {}
+
+        cells = [_ms(get(r).get(k) for r in results) for k in ("mAP", "recall@20", "mean_rank")]
+        if optics:
+            cells += [_ms(get(r).get(k) for r in results) for k in ("optics_recall", "optics_precision")]
+            cells.append(f"{_ms(get(r).get('optics013_clusters') for r in results)} / "
+                         f"{_ms(get(r).get('optics013_precision') for r in results)}")
+        else:
+            cells += ["", "", ""]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
     rnd = [r["round"] for r in results]
     lines = head + rows + ["", "The round, per seed: " + "; ".join(
         f"seed {r['seed']}: {x['proposed_pairs']} pairs proposed in {x['proposed_clusters']} clusters "
@@ -260,9 +298,9 @@ def table(results: list[dict], config: dict) -> str:
         f"proposed), {x['positive']} positive (precision {x['precision'] or 0:.3f}), {x['held_out_confirmed']} of "
         f"{r['held_out_pairs']} held-out pairs confirmed ({100 * x['held_out_confirmed_share']:.1f} %)"
         for r, x in zip(results, rnd)),
-        "", "R0 → control → R1 per seed, on the unconfirmed held-out pairs: " + "; ".join(
-            f"seed {r['seed']}: mAP " + " → ".join(f"{r['unconfirmed_pairs'][k]['mAP']:.3f}" for k in RUNS)
-            + ", recall@20 " + " → ".join(f"{r['unconfirmed_pairs'][k]['recall@20']:.3f}" for k in RUNS)
+        "", "R0 → control → control again → R1 per seed, on the unconfirmed pairs of the touched families: " + "; ".join(
+            f"seed {r['seed']}: mAP " + " → ".join(_f(r["touched_families"][k], "mAP") for k in RUNS)
+            + ", recall@20 " + " → ".join(_f(r["touched_families"][k], "recall@20") for k in RUNS)
             for r in results),
         "", "Held-out partners share their artist in " + ", ".join(
             f"{100 * b['same_artist_share']:.0f} %" for b in base) + " of the pairs (seeds " +
@@ -313,13 +351,14 @@ def main(argv: list[str] | None = None) -> dict:
             s = r["seed"]
             truth = json.loads((a.work / f"world{s}" / "ground_truth.json").read_text(encoding="utf-8"))["motifs"]
             cfg = {"encoder_kwargs": {"image_size": report["args"]["image_size"]}, "seed": s, **report["config"]}
-            # the control ran on the graph before the round: it is retrained only if its split is not R0's
-            same = [json.loads((a.work / f"{d}_{s}" / "split.json").read_text(encoding="utf-8"))["parts"]
-                    for d in ("r0", "rc")]
-            only = ("retrained",) if same[0] == same[1] else ("retrained", "control")
-            rows = retrain(a.work, s, cfg, truth, confirmed_pairs(a.work / f"proposals{s}" / "verdicts.csv"), only)
-            for key, runs in rows.items():
-                r[key].update(runs)
+            # the controls ran on the graph before the round: retrained only if missing or split unlike R0's
+            runs = run_set(a.work, s)
+            split = {k: json.loads((runs[k] / "split.json").read_text(encoding="utf-8"))["parts"]
+                     if (runs[k] / "split.json").is_file() else None for k in ("fine_tuned", "control", "control_redraw")}
+            only = ("retrained",) + tuple(k for k in ("control", "control_redraw") if split[k] != split["fine_tuned"])
+            confirmed = confirmed_pairs(a.work / f"proposals{s}" / "verdicts.csv")
+            retrain(a.work, s, cfg, truth, confirmed, only)
+            r.update(round_rows(runs, truth, confirmed))  # every run's rows, measured again
             log(f"seed {s}: unconfirmed pairs {r['unconfirmed_pairs']}")
         report["table"] = table(report["results"], report["config"])
         (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

@@ -242,14 +242,14 @@ def test_a_warm_start_begins_from_the_init_runs_weights(run, linked, tmp_path):
 def test_repeat_sources_and_negative_views_add_triplets(linked):
     from artkg.models.signatures.train import train_signatures
 
-    one = {**CONFIG, "epochs": 1}
+    one = {**CONFIG, "epochs": 1, "negative_views": False}
     plain = train_signatures(linked["world"], one).history[0]
     assert plain["negative_views"] == 0 and 0 < plain["explicit_negatives"] < plain["triplets"]
     twice = train_signatures(linked["world"], {**one, "repeat_sources": {"links.csv": 2}}).history[0]
     assert twice["triplets"] == 2 * plain["triplets"]  # every link of the fixture comes from links.csv
     other = train_signatures(linked["world"], {**one, "repeat_sources": {"annotation": 5}}).history[0]
     assert other == {**plain, "seconds": other["seconds"]}  # no link from that source: the same epoch
-    views = train_signatures(linked["world"], {**one, "negative_views": True}).history[0]
+    views = train_signatures(linked["world"], {**CONFIG, "epochs": 1}).history[0]  # on by default
     assert 0 < views["negative_views"] <= 29 and views["triplets"] == plain["triplets"] + views["negative_views"]
     with pytest.raises(InputError, match="repeat_sources"):
         train_signatures(linked["world"], {**one, "repeat_sources": {"annotation": 0}})

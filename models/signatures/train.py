@@ -4,12 +4,15 @@ The collection is every artwork whose image is found and decodes (links touching
 are reported and left out). Connections ``(A, B)`` are the links of ``positive_kinds``; the split
 puts whole connected components into train, val or test (:func:`~.split.component_split` over the
 linked works; the unlinked works are split with the same shares and stay in the collection as
-distractors). Each epoch, every training connection gets a negative ``C``: with probability
+distractors). Each epoch, every training connection gets a negative ``C`` (drawn ``repeat_sources``
+times for links from those sources, e.g. a round's verdicts): with probability
 ``explicit_negative_rate`` one of its works' explicit NEGATIVE links where it has any, else one drawn
 among the ``k_negatives`` nearest unconnected training works by the signatures of the end of the
-previous epoch (:func:`~.mining.hard_negatives`). The loss is the compound hinge; AdamW updates the
-top stages only: the last one for ``first_stage_epochs`` epochs, then one more every
-``unfreeze_every`` epochs. Batch-norm statistics and drop-connect stay as pretrained (eval mode):
+previous epoch (:func:`~.mining.hard_negatives`); with ``negative_views`` every explicit negative
+``(X, Y)`` is also a triplet ``(X, X, Y)``, X seen twice through the augmentation, so that an
+annotator's verdict counts even where neither work has a connection (:func:`~.mining.epoch_triplets`).
+The loss is the compound hinge; AdamW updates the top stages only: the last one for
+``first_stage_epochs`` epochs, then one more every ``unfreeze_every`` epochs. Batch-norm statistics and drop-connect stay as pretrained (eval mode):
 batches of a few triplets would only make them noise.
 
 Retrieval (:func:`~.clusters.retrieval_scores`) ranks each held-out connection's partner among the
