@@ -58,13 +58,26 @@ WARM = {"epochs": 4, "lr": 1e-4, "lr_schedule": "cosine", "first_stage_epochs": 
 def held_out(graph, works: np.ndarray, truth: dict, exclude: set | None = None,
              families: str = "all") -> tuple[np.ndarray, list]:
     """The pairs and families (collection rows) of the held-out families, without the pairs in
-    ``exclude`` (IRI pairs: the ones an annotation round confirmed). ``families``: ``"all"``, only the
-    ``"touched"`` ones (holding a work of an excluded pair) or only the ``"untouched"`` ones."""
+    ``exclude`` (IRI pairs: the ones an annotation round confirmed) and the pairs they imply (both
+    works in one connected group of excluded pairs: A–B and B–C confirmed imply A–C). ``families``:
+    ``"all"``, only the ``"touched"`` ones (holding a work of an excluded pair) or only the
+    ``"untouched"`` ones."""
     import itertools
 
     row = {graph.iris["artwork"][w]: i for i, w in enumerate(works.tolist())}
     exclude = {tuple(sorted(p)) for p in (exclude or ())}
     touched = {w for p in exclude for w in p}
+    group = {w: w for w in touched}  # union-find over the excluded pairs
+
+    def find(w):
+        while group[w] != w:
+            group[w] = group[group[w]]
+            w = group[w]
+        return w
+
+    for a, b in exclude:
+        group[find(a)] = find(b)
+    exclude |= {tuple(sorted(p)) for p in itertools.combinations(sorted(touched), 2) if find(p[0]) == find(p[1])}
     keep = {"all": lambda f: True, "touched": lambda f: bool(touched & set(f)),
             "untouched": lambda f: not touched & set(f)}[families]
     fams = [[w for w in f["works"] if w in row] for f in truth["families"] if not f["known"] and keep(f["works"])]
