@@ -64,20 +64,16 @@ def held_out(graph, works: np.ndarray, truth: dict, exclude: set | None = None,
     ``"untouched"`` ones."""
     import itertools
 
+    from artkg.models.signatures.split import components
+
     row = {graph.iris["artwork"][w]: i for i, w in enumerate(works.tolist())}
     exclude = {tuple(sorted(p)) for p in (exclude or ())}
-    touched = {w for p in exclude for w in p}
-    group = {w: w for w in touched}  # union-find over the excluded pairs
-
-    def find(w):
-        while group[w] != w:
-            group[w] = group[group[w]]
-            w = group[w]
-        return w
-
-    for a, b in exclude:
-        group[find(a)] = find(b)
-    exclude |= {tuple(sorted(p)) for p in itertools.combinations(sorted(touched), 2) if find(p[0]) == find(p[1])}
+    touched = sorted({w for p in exclude for w in p})
+    at = {w: i for i, w in enumerate(touched)}
+    group = components(len(touched), [(at[a], at[b]) for a, b in exclude])
+    exclude |= {(touched[i], touched[j]) for i, j in itertools.combinations(range(len(touched)), 2)
+                if group[i] == group[j]}
+    touched = set(touched)
     keep = {"all": lambda f: True, "touched": lambda f: bool(touched & set(f)),
             "untouched": lambda f: not touched & set(f)}[families]
     fams = [[w for w in f["works"] if w in row] for f in truth["families"] if not f["known"] and keep(f["works"])]

@@ -12,8 +12,8 @@ previous epoch (:func:`~.mining.hard_negatives`); with ``negative_views`` every 
 ``(X, Y)`` is also a triplet ``(X, X, Y)``, X seen twice through the augmentation, so that an
 annotator's verdict counts even where neither work has a connection (:func:`~.mining.epoch_triplets`).
 The loss is the compound hinge; AdamW updates the top stages only: the last one for
-``first_stage_epochs`` epochs, then one more every ``unfreeze_every`` epochs. Batch-norm statistics and drop-connect stay as pretrained (eval mode):
-batches of a few triplets would only make them noise.
+``first_stage_epochs`` epochs, then one more every ``unfreeze_every`` epochs. Batch-norm statistics
+and drop-connect stay as pretrained (eval mode): batches of a few triplets would only make them noise.
 
 Retrieval (:func:`~.clusters.retrieval_scores`) ranks each held-out connection's partner among the
 whole collection; validation mAP picks the epoch kept. A checkpoint after every epoch
