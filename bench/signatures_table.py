@@ -4,7 +4,7 @@ Per seed, what a user would run (through the library's API; the README table com
 
     kgbuild synth --artists 60 --motifs 80 --image-size 128 --motif-size 0.4 --seed S --out W
     artkg train signatures W --out R0 --config cfg.json
-    artkg signatures propose R0 --out P                  # OPTICS clusters' unknown pairs
+    artkg signatures propose R0 --out P --max-cluster-size 40 --max-pairs 400  # OPTICS clusters' unknown pairs
     artkg signatures simulate-annotator P --world W      # the ground truth plays the art historian
     artkg signatures annotate W P/verdicts.csv
     artkg train signatures W --out R1 --config warm.json # R0's weights + 4 epochs with the verdicts
@@ -19,14 +19,16 @@ R0 sees the known families only):
   recall and precision (thesis definitions, members counted);
 - the round: proposed pairs, their precision (the share the simulated annotator marks positive), the
   held-out pairs confirmed (now links of the graph); then R0, the **control** (R0 continued exactly
-  as R1 but on the graph as it was before the round: what the extra epochs alone do), the control
-  again with other random draws (how far chance alone moves a run) and R1, on the held-out pairs the
-  round did not confirm: all of them, those of the families it touched (a confirmed pair of theirs
-  is a link now; the rest of the family is what the verdicts should teach R1 to find) and those of
-  the families it did not touch.
+  as R1 but on the graph as it was before the round: what the extra epochs alone do), the
+  step-matched control (other random draws, and as many triplets an epoch as R1: what chance and R1's
+  extra steps alone do; ``--runs`` adds the control again with other draws only) and R1, on the
+  held-out pairs the round did not confirm: all of them, those of the families it touched (a
+  confirmed pair of theirs is a link now; the rest of the family is what the verdicts should teach R1
+  to find) and those of the families it did not touch.
 
     python bench/signatures_table.py [--seeds 0 1 2] [--artists 60] [--motifs 80] [--image-size 128]
                                      [--config '{"epochs": 12, ...}'] [--ablate-augment] [--thesis-loss]
+                                     [--max-cluster-size 40] [--max-pairs 400] [--work DIR] [--report JSON]
 
 Writes ``bench/out/signatures_table.json`` and prints a markdown table.
 """
@@ -49,6 +51,8 @@ from _common import OUT, log  # noqa: E402
 DEFAULT_CONFIG = {"epochs": 12, "lr": 3e-4, "distance": "chord", "margin": 0.1, "margin2": 0.45, "augment": "copy",
                   "threads": 2}
 MAX_CLUSTER = 12  # propose's default max_cluster_size
+# the round's proposals: clusters of up to 40 works, the annotator's budget the 400 most similar pairs
+ROUND = {"max_cluster_size": 40, "max_pairs": 400}
 THESIS_LOSS = {"distance": "cosine", "margin": 0.01, "margin2": 0.1}
 # the round's retraining: 4 more epochs from R0's weights, the learning rate decaying from 1e-4 to 0,
 # two stages trained at first and one more each epoch
@@ -157,6 +161,8 @@ def round_rows(runs: dict, truth: dict, confirmed: set) -> dict:
 
     out: dict = {key: {} for key in ROUND_ROWS}
     for name, run in runs.items():
+        if not (Path(run) / "config.json").is_file():  # a run this bench did not train (see --runs)
+            continue
         sig = collection_signatures(run, device="cpu")
         for key, families in ROUND_ROWS.items():
             out[key][name] = measure(run, truth, exclude=confirmed, families=families, signatures=sig)
@@ -200,35 +206,39 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
         out["thesis_loss"] = measure(rt.run_dir, truth)
         log(f"  thesis loss {out['thesis_loss']}")
     props = root / f"proposals{seed}"
-    summary = propose(r0.run_dir, props, overwrite=True, sheets=False)
+    summary = propose(r0.run_dir, props, overwrite=True, sheets=False, **a.round)
     sim = simulate_annotator(props / "verdicts.csv", world)
     if summary["proposed_pairs"]:
         annotate(world, props / "verdicts.csv")
     confirmed = confirmed_pairs(props / "verdicts.csv")
     held = {tuple(p) for p in truth["held_out_pairs"]}
-    out["round"] = {"proposed_clusters": summary["proposed_clusters"], "proposed_pairs": summary["proposed_pairs"],
+    out["round"] = {**a.round, "proposed_clusters": summary["proposed_clusters"],
+                    "proposed_pairs": summary["proposed_pairs"], "beyond_max_pairs": summary.get("beyond_max_pairs", 0),
                     "too_large_clusters": len(summary["too_large"]), "too_large_works": int(sum(summary["too_large"])),
                     "positive": sim["positive"], "negative": sim["negative"], "precision": sim["precision"],
                     "held_out_confirmed": len(confirmed & held),
                     "held_out_confirmed_share": len(confirmed & held) / len(held)}
     # R1 continues R0 on the annotated graph; the control continues it the same way on the graph as it
     # was, so R1 - control is what the annotations did, and control - R0 what the extra epochs did
-    out.update(retrain(root, seed, cfg, truth, confirmed))
+    out.update(retrain(root, seed, cfg, truth, confirmed, a.runs))
     out["baselines"] = baselines(world, truth)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     log(f"seed {seed}: round {out['round']}\n  unconfirmed pairs {out['unconfirmed_pairs']}")
     return out
 
 
-RUNS = ("fine_tuned", "control", "control_redraw", "retrained")
-REDRAW = 100  # the second control's seed offset: the same run with other triplets, negatives and augmentations
+RUNS = ("fine_tuned", "control", "control_redraw", "control_matched", "retrained")
+SHORT = dict(zip(RUNS, ("R0", "control", "control again", "step-matched control", "R1")))
+REDRAW = 100  # the other controls' seed offset: the same run with other triplets, negatives and augmentations
+TRAINED = ("retrained", "control", "control_matched")  # the warm runs one_seed trains by default
 
 
 def retrain(root: Path, seed: int, cfg: dict, truth: dict, confirmed: set, only: tuple = RUNS) -> dict:
     """R1 (R0 continued on the annotated graph ``world{seed}``), the control (continued the same way
-    on ``world{seed}_before``) and the control again with other random draws (seed + :data:`REDRAW`:
-    how far two runs that differ only by chance land apart); all keep R0's split (a warm start does).
-    Then the round's rows for the runs in ``only``."""
+    on ``world{seed}_before``), the control again with other random draws (seed + :data:`REDRAW`:
+    how far two runs that differ only by chance land apart) and the step-matched control (other random
+    draws too, and as many triplets an epoch as R1 trained on: R1's verdicts add triplets, so steps);
+    all keep R0's split (a warm start does). Then the round's rows for the runs in ``only``."""
     from artkg.models.signatures.train import train_signatures
 
     warm = {**cfg, **WARM, "init": str(root / f"r0_{seed}")}
@@ -240,11 +250,16 @@ def retrain(root: Path, seed: int, cfg: dict, truth: dict, confirmed: set, only:
     if "control_redraw" in only:
         train_signatures(root / f"world{seed}_before", {**warm, "seed": seed + REDRAW}, out=runs["control_redraw"],
                          overwrite=True)
-    return round_rows({k: v for k, v in runs.items() if k in only}, truth, confirmed)
+    if "control_matched" in only:
+        history = json.loads((runs["retrained"] / "history.json").read_text(encoding="utf-8"))
+        size = max(h["triplets"] for h in history)
+        train_signatures(root / f"world{seed}_before", {**warm, "seed": seed + REDRAW, "epoch_size": size},
+                         out=runs["control_matched"], overwrite=True)
+    return round_rows({k: v for k, v in runs.items() if k in only or k == "fine_tuned"}, truth, confirmed)
 
 
 def run_set(root: Path, seed: int) -> dict:
-    return dict(zip(RUNS, (root / f"{d}_{seed}" for d in ("r0", "rc", "rcb", "r1"))))
+    return dict(zip(RUNS, (root / f"{d}_{seed}" for d in ("r0", "rc", "rcb", "rcm", "r1"))))
 
 
 def _f(row: dict | None, key: str) -> str:
@@ -256,6 +271,11 @@ def _ms(values) -> str:
     if not values:
         return "n/a"
     return f"{statistics.mean(values):.3f} ± {statistics.pstdev(values):.3f}"
+
+
+def present(results: list[dict]) -> list[str]:
+    """The runs every seed has rows of (older reports lack the step-matched control, newer the redraw)."""
+    return [k for k in RUNS if all(k in r["touched_families"] for r in results)]
 
 
 def table(results: list[dict], config: dict) -> str:
@@ -281,13 +301,12 @@ def table(results: list[dict], config: dict) -> str:
                        ("touched_families", "the unconfirmed pairs of the held-out families the round touched"),
                        ("untouched_families", "the held-out families the round did not touch")):
         clean = key == "untouched_families"  # elsewhere confirmed works sit in the families OPTICS scores
-        variants += [(f"R0 (fine-tuned), on {where}", lambda r, key=key: r[key]["fine_tuned"], clean),
-                     (f"control: R0 + {WARM['epochs']} epochs without the round",
-                      lambda r, key=key: r[key]["control"], clean),
-                     (f"control again, other random draws (seed + {REDRAW})",
-                      lambda r, key=key: r[key]["control_redraw"], clean),
-                     (f"**R1: R0 + {WARM['epochs']} epochs with the round's verdicts**",
-                      lambda r, key=key: r[key]["retrained"], clean)]
+        names = {"fine_tuned": f"R0 (fine-tuned), on {where}",
+                 "control": f"control: R0 + {WARM['epochs']} epochs without the round",
+                 "control_redraw": f"control again, other random draws (seed + {REDRAW})",
+                 "control_matched": f"control, other random draws (seed + {REDRAW}), as many triplets an epoch as R1",
+                 "retrained": f"**R1: R0 + {WARM['epochs']} epochs with the round's verdicts**"}
+        variants += [(names[k], lambda r, key=key, k=k: r[key][k], clean) for k in present(results)]
     for name, get0, optics in variants:
         def get(r, get0=get0):  # a row a seed could not measure (no pair) counts as absent
             return get0(r) or {}
@@ -303,13 +322,15 @@ def table(results: list[dict], config: dict) -> str:
     rnd = [r["round"] for r in results]
     lines = head + rows + ["", "The round, per seed: " + "; ".join(
         f"seed {r['seed']}: {x['proposed_pairs']} pairs proposed in {x['proposed_clusters']} clusters "
-        f"({x.get('too_large_clusters', '?')} clusters of more than 12 works, {x.get('too_large_works', '?')} works, not "
-        f"proposed), {x['positive']} positive (precision {x['precision'] or 0:.3f}), {x['held_out_confirmed']} of "
+        f"({x.get('too_large_clusters', '?')} clusters of more than {x.get('max_cluster_size', 12)} works, "
+        f"{x.get('too_large_works', '?')} works, not proposed; {x.get('beyond_max_pairs', 0)} pairs beyond the budget "
+        f"of {x.get('max_pairs')}), {x['positive']} positive (precision {x['precision'] or 0:.3f}), {x['held_out_confirmed']} of "
         f"{r['held_out_pairs']} held-out pairs confirmed ({100 * x['held_out_confirmed_share']:.1f} %)"
         for r, x in zip(results, rnd)),
-        "", "R0 → control → control again → R1 per seed, on the unconfirmed pairs of the touched families: " + "; ".join(
-            f"seed {r['seed']}: mAP " + " → ".join(_f(r["touched_families"][k], "mAP") for k in RUNS)
-            + ", recall@20 " + " → ".join(_f(r["touched_families"][k], "recall@20") for k in RUNS)
+        "", " → ".join(SHORT[k] for k in present(results)) + " per seed, on the unconfirmed pairs of the touched "
+        "families: " + "; ".join(
+            f"seed {r['seed']}: mAP " + " → ".join(_f(r["touched_families"][k], "mAP") for k in present(results))
+            + ", recall@20 " + " → ".join(_f(r["touched_families"][k], "recall@20") for k in present(results))
             for r in results),
         "", "Held-out partners share their artist in " + ", ".join(
             f"{100 * b['same_artist_share']:.0f} %" for b in base) + " of the pairs (seeds " +
@@ -349,11 +370,16 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ablate-augment", action="store_true", help="also train R0 without augmentation")
     p.add_argument("--thesis-loss", action="store_true", help="also train with the thesis' loss (1 − cos)")
     p.add_argument("--work", type=Path, default=OUT / "signatures_table")
+    p.add_argument("--report", type=Path, default=OUT / "signatures_table.json", help="where the JSON report goes")
+    p.add_argument("--runs", nargs="+", default=list(TRAINED), choices=RUNS[1:], help="the warm runs to train")
+    p.add_argument("--max-cluster-size", type=int, default=ROUND["max_cluster_size"], help="propose's")
+    p.add_argument("--max-pairs", type=int, default=ROUND["max_pairs"], help="propose's: the annotator's budget")
     p.add_argument("--rescore", type=Path, default=None, help="a finished signatures_table.json: recompute its "
                    "baselines and untouched-families rows from the run directories in --work (no training)")
     p.add_argument("--round-only", type=Path, default=None, help="a finished signatures_table.json: retrain only "
                    "R1 and the control from the R0 runs and annotated worlds in --work, and recompute their rows")
     a = p.parse_args(argv)
+    a.round, a.runs = {"max_cluster_size": a.max_cluster_size, "max_pairs": a.max_pairs}, tuple(a.runs)
     if a.round_only:
         report = json.loads(a.round_only.read_text(encoding="utf-8"))
         for r in report["results"]:
@@ -364,18 +390,19 @@ def main(argv: list[str] | None = None) -> dict:
             runs = run_set(a.work, s)
             split = {k: json.loads((runs[k] / "split.json").read_text(encoding="utf-8"))["parts"]
                      if (runs[k] / "split.json").is_file() else None for k in ("fine_tuned", "control", "control_redraw")}
-            only = ("retrained",) + tuple(k for k in ("control", "control_redraw") if split[k] != split["fine_tuned"])
+            only = ("retrained",) + tuple(k for k in ("control", "control_redraw") if split[k] != split["fine_tuned"]
+                                          and k in a.runs) + (("control_matched",) if "control_matched" in a.runs else ())
             confirmed = confirmed_pairs(a.work / f"proposals{s}" / "verdicts.csv")
             retrain(a.work, s, cfg, truth, confirmed, only)
             r.update(round_rows(runs, truth, confirmed))  # every run's rows, measured again
             log(f"seed {s}: unconfirmed pairs {r['unconfirmed_pairs']}")
         report["table"] = table(report["results"], report["config"])
-        (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        a.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         print(report["table"])
         return report
     if a.rescore:
         report = rescore(json.loads(a.rescore.read_text(encoding="utf-8")), a.work)
-        (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        a.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         print(report["table"])
         return report
     config = {**DEFAULT_CONFIG, **(json.loads(a.config) if a.config else {})}
@@ -383,7 +410,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = [one_seed(s, a, config, a.work) for s in a.seeds]
     report = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}, "config": config,
               "results": results, "table": table(results, config)}
-    (OUT / "signatures_table.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    a.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(report["table"])
     return report
 

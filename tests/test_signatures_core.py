@@ -230,6 +230,14 @@ def test_epoch_triplets_repeats_explicit_negatives_and_negative_views():
     selfs = with_views[with_views[:, 0] == with_views[:, 1]]
     assert sorted(tuple(sorted(t[1:])) for t in selfs.tolist()) == [(0, 20), (6, 21), (30, 31)]
     assert sorted(map(tuple, with_views[with_views[:, 0] != with_views[:, 1]].tolist())) == sorted(map(tuple, plain.tolist()))
+    # size: exactly that many connections, each drawn once per full round (a step-matched control)
+    longer, counts = epoch_triplets(x, tp, comp, negs_of, **kw, size=10)
+    assert counts["triplets"] == 10
+    pairs, n = np.unique(longer[:, :2], axis=0, return_counts=True)
+    assert sorted(map(tuple, pairs.tolist())) == sorted(map(tuple, tp.tolist())) and sorted(n) == [2, 2, 3, 3]
+    np.testing.assert_array_equal(longer[:4], plain)                  # (rate 1) the first round is the plain epoch
+    shorter, counts = epoch_triplets(x, tp, comp, negs_of, **kw, size=3)
+    assert counts["triplets"] == 3 and len({tuple(p) for p in shorter[:, :2].tolist()}) == 3
 
 
 def test_hard_negatives_large_collection_in_chunks():

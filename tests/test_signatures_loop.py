@@ -97,6 +97,20 @@ def test_propose_exports_unknown_pairs_of_clusters_with_sheets(world, tmp_path):
     small = propose(world["run"], out, method="dbscan", method_kwargs={"eps": 0.01}, signatures=planted,
                     overwrite=True, max_cluster_size=3, sheets=False)
     assert small["too_large"] and all(s > 3 for s in small["too_large"]) and not (out / "sheets").exists()
+    # a budget keeps the most similar pairs of all clusters, and says how many it left
+    sig = planted[0] + np.random.default_rng(0).normal(0, 0.001, planted[0].shape).astype(np.float32)
+    full = propose(world["run"], tmp_path / "all", method="dbscan", method_kwargs={"eps": 0.01},
+                   signatures=(sig, *planted[1:]), sheets=False)
+    budget = propose(world["run"], tmp_path / "budget", method="dbscan", method_kwargs={"eps": 0.01},
+                     signatures=(sig, *planted[1:]), sheets=False, max_pairs=5)
+    everything, kept = _read(tmp_path / "all" / "verdicts.csv"), _read(tmp_path / "budget" / "verdicts.csv")
+    assert full["proposed_pairs"] > 5 and budget["proposed_pairs"] == len(kept) == 5
+    assert budget["beyond_max_pairs"] == full["proposed_pairs"] - 5 and full["beyond_max_pairs"] == 0
+    top = sorted(everything, key=lambda r: -float(r["similarity"]))[:5]
+    assert {(r["a"], r["b"]) for r in kept} == {(r["a"], r["b"]) for r in top}
+    assert budget["proposed_clusters"] == len({r["cluster"] for r in kept})
+    with pytest.raises(InputError, match="max_pairs 0"):
+        propose(world["run"], tmp_path / "none", signatures=planted, max_pairs=0)
 
 
 def test_round_trip_simulate_annotate_adds_links_and_next_round_skips_them(world, tmp_path):

@@ -253,6 +253,10 @@ def test_repeat_sources_and_negative_views_add_triplets(linked):
     assert 0 < views["negative_views"] <= 29 and views["triplets"] == plain["triplets"] + views["negative_views"]
     with pytest.raises(InputError, match="repeat_sources"):
         train_signatures(linked["world"], {**one, "repeat_sources": {"annotation": 0}})
+    matched = train_signatures(linked["world"], {**one, "epoch_size": plain["triplets"] + 7}).history[0]
+    assert matched["triplets"] == plain["triplets"] + 7  # a step-matched control's epoch
+    with pytest.raises(InputError, match="epoch_size"):
+        train_signatures(linked["world"], {**one, "epoch_size": 0})
 
 
 def torch_allclose(a, b) -> bool:

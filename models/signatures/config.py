@@ -24,6 +24,7 @@ class SignatureConfig(JsonOptions):
     explicit_negative_rate: Annotated[float, Field(ge=0, le=1)] = 0.5  # share of C drawn from them where any
     negative_views: bool = True  # each explicit negative (X, Y) also trains as (X, a second view of X, Y)
     repeat_sources: dict = field(default_factory=dict)  # connections from these link sources drawn n times an epoch
+    epoch_size: Optional[PositiveInt] = None  # connections drawn an epoch (None: each once, or as repeat_sources says)
     fractions: list[NonNegativeFloat] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train, val, test
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 16  # triplets per step (3 × images)

@@ -166,8 +166,8 @@ def run_clusters(run_dir, sig, works, graph, method="optics", method_kwargs: dic
 
 
 def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict | None = None,
-            max_cluster_size: int = 12, sheets: bool = True, image_root=None, device: str = "auto",
-            progress: bool = False, overwrite: bool = False, signatures=None, max_eps="auto") -> dict:
+            max_cluster_size: int = 12, max_pairs: int | None = None, sheets: bool = True, image_root=None,
+            device: str = "auto", progress: bool = False, overwrite: bool = False, signatures=None, max_eps="auto") -> dict:
     """Export the clusters of ``run_dir``'s signatures that hold unknown pairs (see the module docstring).
 
     ``max_eps`` (OPTICS only): ``"auto"`` cuts the OPTICS ordering where it best recovers the run's
@@ -176,8 +176,10 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
     thesis: 0.13); ``None`` leaves ``method_kwargs`` alone. ``signatures``: an optional ``(signatures,
     artwork indices, paths, graph)`` tuple as returned by :func:`collection_signatures`, to skip
     recomputing them. Clusters above ``max_cluster_size`` works are not proposed (their pairs would
-    swamp the annotator; they are counted in ``too_large``). Returns the summary written to
-    ``proposals.json`` (without the clusters)."""
+    swamp the annotator; they are counted in ``too_large``). ``max_pairs``: the annotator's budget; only
+    that many unknown pairs are exported, the most similar of all clusters (a cluster left without a pair
+    is not exported; the rest are counted in ``beyond_max_pairs`` and come back in the next round).
+    Returns the summary written to ``proposals.json`` (without the clusters)."""
     from artkg.models.signatures.loss import l2_normalise
 
     out = Path(out)
@@ -185,28 +187,34 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
         raise InputError(f"{out} already holds files", "choose another --out, or pass --overwrite to replace it")
     if max_cluster_size < 2:
         raise InputError(f"max_cluster_size {max_cluster_size} leaves no cluster to propose", "pass 2 or more")
+    if max_pairs is not None and max_pairs < 1:
+        raise InputError(f"max_pairs {max_pairs} leaves no pair to propose", "pass 1 or more, or leave it unset")
     sig, works, paths, graph = signatures or collection_signatures(run_dir, graph_dir, image_root, device, progress)
     labels, method_kwargs, calibration = run_clusters(run_dir, sig, works, graph, method, method_kwargs, max_eps,
                                                       max_cluster_size)
     x = l2_normalise(sig)
     known = known_pairs(graph)
     iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
-    clusters, rows, too_large = [], [], []
+    candidates, too_large = [], []
     for c in np.unique(labels[labels >= 0]).tolist():
         members = np.flatnonzero(labels == c)
         if len(members) > max_cluster_size:
             too_large.append(int(len(members)))
             continue
         sims = x[members] @ x[members].T
-        pairs = []
         for i in range(len(members)):
             for j in range(i + 1, len(members)):
                 a, b = int(works[members[i]]), int(works[members[j]])
                 if (min(a, b), max(a, b)) not in known:
-                    pairs.append((i, j, float(sims[i, j])))
-        if not pairs:
-            continue
-        pairs.sort(key=lambda p: -p[2])
+                    candidates.append((-float(sims[i, j]), int(c), i, j))
+    candidates.sort()  # most similar first (ties: by cluster, then position)
+    dropped = max(0, len(candidates) - max_pairs) if max_pairs is not None else 0
+    by_cluster: dict[int, list] = {}
+    for s, c, i, j in candidates[:len(candidates) - dropped]:
+        by_cluster.setdefault(c, []).append((i, j, -s))
+    clusters, rows = [], []
+    for c, pairs in sorted(by_cluster.items()):
+        members = np.flatnonzero(labels == c)
         entry = {"cluster": int(c), "works": [{"id": iris[works[m]], "label": names[works[m]] if works[m] < len(names)
                                                 else "", "image": str(paths[m])} for m in members],
                  "pairs": [[i, j, round(s, 6)] for i, j, s in pairs]}
@@ -214,6 +222,9 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
         for i, j, s in pairs:
             wa, wb = entry["works"][i], entry["works"][j]
             rows.append([wa["id"], wb["id"], "", int(c), round(s, 6), wa["label"], wb["label"], wa["image"], wb["image"]])
+    if dropped:
+        log.info("%d of %d unknown pairs kept (max_pairs), the most similar; %d left for a later round",
+                 len(rows), len(candidates), dropped)
     if too_large:
         log.warning("%d clusters above %d works were not proposed (sizes %s); tighten the clustering "
                     "(e.g. max_eps) or raise max_cluster_size", len(too_large), max_cluster_size, too_large[:5])
@@ -222,7 +233,7 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
                "method_kwargs": method_kwargs, "calibration": calibration, "works": int(len(works)),
                "clusters": int(len(np.unique(labels[labels >= 0]))), "noise": int((labels < 0).sum()),
                "proposed_clusters": len(clusters), "proposed_pairs": len(rows), "too_large": too_large,
-               "max_cluster_size": int(max_cluster_size)}
+               "max_cluster_size": int(max_cluster_size), "max_pairs": max_pairs, "beyond_max_pairs": dropped}
     _write(out, summary, clusters, rows, sheets)
     return summary
 

@@ -106,7 +106,7 @@ def _exclusions(positives_of, n: int):
 
 def epoch_triplets(current, tp: np.ndarray, components: np.ndarray, negs_of: dict, *, k: int, seed: int, epoch: int,
                    explicit_rate: float, repeats: np.ndarray | None = None,
-                   negative_views: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+                   negative_views: np.ndarray | None = None, size: int | None = None) -> tuple[np.ndarray, dict]:
     """One epoch's ``[T, 3]`` triplets ``(A, B, C)`` over the training rows, and counts.
 
     ``tp``: the training connections ``[P, 2]``, drawn in a random order, each ``repeats[i]`` times
@@ -116,10 +116,16 @@ def epoch_triplets(current, tp: np.ndarray, components: np.ndarray, negs_of: dic
     negative pairs ``[N, 2]`` that also become one triplet each ``(X, X, Y)``: a work, itself (the
     training augmentation makes it a second view) and the work judged not connected to it, so that a
     verdict counts even when neither work has a connection. Every draw comes from ``(seed, epoch)``;
-    with one repeat each and no ``negative_views`` the triplets are those of earlier versions."""
+    with one repeat each and no ``negative_views`` the triplets are those of earlier versions. ``size``:
+    draw exactly this many connections, in fresh random orders again and again (or the first ones of one
+    order), e.g. to give a control run as many steps as the run it is compared with."""
     rng = np.random.default_rng([seed, epoch])
     base = np.arange(len(tp)) if repeats is None else np.repeat(np.arange(len(tp)), repeats)
-    anchors = tp[base[rng.permutation(len(base))]]
+    order = rng.permutation(len(base))
+    if size is not None and len(base):
+        rounds = [order] + [rng.permutation(len(base)) for _ in range(-(-int(size) // len(base)) - 1)]
+        order = np.concatenate(rounds)[:int(size)]
+    anchors = tp[base[order]]
     mined = hard_negatives(current, tp, k, np.random.default_rng([seed, epoch, 1]), anchors=anchors[:, 0],
                            components=components)
     explicit = rng.random(len(anchors)) < explicit_rate

@@ -396,7 +396,7 @@ def _train(kg, config: SignatureConfig, out: Path | None, progress: bool, resume
         n_active = backbone.set_trainable(active_stages(epoch, config, len(stages)))
         triplets, counts = epoch_triplets(current[train_rows], tp, comp, negs_of, k=config.k_negatives,
                                           seed=config.seed, epoch=epoch, explicit_rate=config.explicit_negative_rate,
-                                          repeats=reps, negative_views=views)
+                                          repeats=reps, negative_views=views, size=config.epoch_size)
         triplets = train_rows[triplets]
         losses = []
         from tqdm.auto import tqdm
