@@ -323,9 +323,9 @@ def table(results: list[dict], config: dict) -> str:
     lines = head + rows + ["", "The round, per seed: " + "; ".join(
         f"seed {r['seed']}: {x['proposed_pairs']} pairs proposed in {x['proposed_clusters']} clusters "
         f"({x.get('too_large_clusters', '?')} clusters of more than {x.get('max_cluster_size', 12)} works, "
-        f"{x.get('too_large_works', '?')} works, not proposed" + (f"; {x.get('beyond_max_pairs', 0)} pairs beyond the "
-                                                                  f"budget of {x['max_pairs']}" if x.get('max_pairs')
-                                                                  else "") + f"), {x['positive']} positive (precision {x['precision'] or 0:.3f}), {x['held_out_confirmed']} of "
+        f"{x.get('too_large_works', '?')} works, not proposed"
+        + (f"; {x.get('beyond_max_pairs', 0)} pairs beyond the budget of {x['max_pairs']}" if x.get("max_pairs") else "")
+        + f"), {x['positive']} positive (precision {x['precision'] or 0:.3f}), {x['held_out_confirmed']} of "
         f"{r['held_out_pairs']} held-out pairs confirmed ({100 * x['held_out_confirmed_share']:.1f} %)"
         for r, x in zip(results, rnd)),
         "", " → ".join(SHORT[k] for k in present(results)) + " per seed, on the unconfirmed pairs of the touched "
@@ -372,7 +372,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--thesis-loss", action="store_true", help="also train with the thesis' loss (1 − cos)")
     p.add_argument("--work", type=Path, default=OUT / "signatures_table")
     p.add_argument("--report", type=Path, default=OUT / "signatures_table.json", help="where the JSON report goes")
-    p.add_argument("--runs", nargs="+", default=list(TRAINED), choices=RUNS[1:], help="the warm runs to train")
+    p.add_argument("--runs", nargs="+", default=list(TRAINED[1:]), choices=RUNS[1:-1],
+                   help="the controls to train beside R1")
     p.add_argument("--max-cluster-size", type=int, default=ROUND["max_cluster_size"], help="propose's")
     p.add_argument("--max-pairs", type=int, default=ROUND["max_pairs"],
                    help="propose's: the annotator's budget (0: every pair, as reports before it)")
@@ -381,7 +382,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--round-only", type=Path, default=None, help="a finished signatures_table.json: retrain only "
                    "R1 and the control from the R0 runs and annotated worlds in --work, and recompute their rows")
     a = p.parse_args(argv)
-    a.round, a.runs = {"max_cluster_size": a.max_cluster_size, "max_pairs": a.max_pairs or None}, tuple(a.runs)
+    a.round, a.runs = {"max_cluster_size": a.max_cluster_size, "max_pairs": a.max_pairs or None}, ("retrained", *a.runs)
     if a.round_only:
         report = json.loads(a.round_only.read_text(encoding="utf-8"))
         for r in report["results"]:

@@ -167,7 +167,8 @@ def run_clusters(run_dir, sig, works, graph, method="optics", method_kwargs: dic
 
 def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict | None = None,
             max_cluster_size: int = 12, max_pairs: int | None = None, sheets: bool = True, image_root=None,
-            device: str = "auto", progress: bool = False, overwrite: bool = False, signatures=None, max_eps="auto") -> dict:
+            device: str = "auto", progress: bool = False, overwrite: bool = False, signatures=None,
+            max_eps="auto") -> dict:
     """Export the clusters of ``run_dir``'s signatures that hold unknown pairs (see the module docstring).
 
     ``max_eps`` (OPTICS only): ``"auto"`` cuts the OPTICS ordering where it best recovers the run's
