@@ -213,7 +213,7 @@ def one_seed(seed: int, a, config: dict, root: Path) -> dict:
     confirmed = confirmed_pairs(props / "verdicts.csv")
     held = {tuple(p) for p in truth["held_out_pairs"]}
     out["round"] = {**a.round, "proposed_clusters": summary["proposed_clusters"],
-                    "proposed_pairs": summary["proposed_pairs"], "beyond_max_pairs": summary.get("beyond_max_pairs", 0),
+                    "proposed_pairs": summary["proposed_pairs"], "beyond_max_pairs": summary["beyond_max_pairs"],
                     "too_large_clusters": len(summary["too_large"]), "too_large_works": int(sum(summary["too_large"])),
                     "positive": sim["positive"], "negative": sim["negative"], "precision": sim["precision"],
                     "held_out_confirmed": len(confirmed & held),

@@ -196,9 +196,9 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
     x = l2_normalise(sig)
     known = known_pairs(graph)
     iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
-    candidates, too_large = [], []
+    candidates, too_large, members_of = [], [], {}
     for c in np.unique(labels[labels >= 0]).tolist():
-        members = np.flatnonzero(labels == c)
+        members = members_of[c] = np.flatnonzero(labels == c)
         if len(members) > max_cluster_size:
             too_large.append(int(len(members)))
             continue
@@ -215,7 +215,7 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
         by_cluster.setdefault(c, []).append((i, j, -s))
     clusters, rows = [], []
     for c, pairs in sorted(by_cluster.items()):
-        members = np.flatnonzero(labels == c)
+        members = members_of[c]
         entry = {"cluster": int(c), "works": [{"id": iris[works[m]], "label": names[works[m]] if works[m] < len(names)
                                                 else "", "image": str(paths[m])} for m in members],
                  "pairs": [[i, j, round(s, 6)] for i, j, s in pairs]}
