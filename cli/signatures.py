@@ -143,6 +143,8 @@ def propose(
     method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer."),
     max_eps: str = MaxEpsOption,
     max_cluster_size: int = typer.Option(12, "--max-cluster-size", help="Larger clusters are not proposed."),
+    split: bool = typer.Option(False, "--split", help="Cut larger clusters again at smaller radii until they fit "
+                                                      "(optics, dbscan) instead of leaving them out."),
     max_pairs: Optional[int] = typer.Option(None, "--max-pairs",
                                             help="The annotator's budget: export only this many pairs, the most similar."),
     no_sheets: bool = typer.Option(False, "--no-sheets", help="Skip the contact-sheet PNGs."),
@@ -159,7 +161,7 @@ def propose(
     setup_logging(quiet=quiet)
     summary = propose_pairs(run, out, graph, method, _method_kwargs(method_kwargs), max_cluster_size, max_pairs,
                             sheets=not no_sheets, image_root=image_root, device=device, progress=not quiet,
-                            overwrite=overwrite, max_eps=_max_eps(max_eps))
+                            overwrite=overwrite, max_eps=_max_eps(max_eps), split=split)
     emit(summary, as_json, lambda s: f"{s['proposed_pairs']:,} unknown pairs in {s['proposed_clusters']:,} of "
                                      f"{s['clusters']:,} clusters ({s['noise']:,} of {s['works']:,} works in none) "
                                      f"written to {out}\n  mark each pair positive or negative in the kind column "

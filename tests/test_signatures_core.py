@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from artkg.kg.errors import InputError
-from artkg.models.signatures.clusters import cluster, family_scores, retrieval_scores
+from artkg.models.signatures.clusters import cluster, family_scores, retrieval_scores, split_large
 from artkg.models.signatures.loss import compound_hinge, l2_normalise, signature_pool
 from artkg.models.signatures.mining import epoch_triplets, hard_negatives
 from artkg.models.signatures.split import component_split, components, held_out_pairs
@@ -299,6 +299,30 @@ def test_cluster_kmeans_objects_and_errors():
         cluster(x, "kmeans")
     with pytest.raises(InputError):
         cluster(x, AgglomerativeClustering(), n_clusters=3)
+
+
+def test_split_large_cuts_a_chained_cluster_until_the_pieces_fit():
+    # unit vectors by angle: two tight groups joined by a bridge of works 0.1 rad apart, and a far pair
+    angles = np.r_[0.0, 0.01, 0.02, 0.03, 0.15, 0.25, 0.35, 0.5, 0.51, 0.52, 0.53, 2.0, 2.001]
+    x = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    labels = cluster(x, "dbscan", eps=0.012)
+    assert len(set(labels[:11])) == 1 and labels[11] == labels[12] != labels[0]  # the bridge chains 11 works
+    for method in ("dbscan", "optics"):
+        key = "eps" if method == "dbscan" else "max_eps"
+        got = split_large(x, labels, 5, method, **{key: 0.012})
+        sizes = np.bincount(got[got >= 0])
+        assert sizes.max() <= 5
+        a, bridge, b = got[:4], got[4:7], got[7:11]
+        assert len(set(a)) == len(set(bridge)) == len(set(b)) == 1 and len({a[0], bridge[0], b[0]}) == 3
+        assert got[11] == got[12] == labels[11]  # a cluster that fits keeps its label
+        assert min(a[0], bridge[0], b[0]) > labels.max()  # pieces get fresh labels
+    # a cluster of identical works cannot be cut: it becomes noise once the radius is below min_radius
+    same = np.repeat([[1.0, 0.0]], 4, axis=0)
+    assert (split_large(same, np.zeros(4, dtype=np.int64), 2, "dbscan", eps=0.1) == -1).all()
+    with pytest.raises(InputError, match="needs OPTICS or DBSCAN"):
+        split_large(x, labels, 5, "kmeans")
+    with pytest.raises(InputError, match="shrink"):
+        split_large(x, labels, 5, "dbscan", shrink=1.0)
 
 
 def test_family_scores_hand_case():

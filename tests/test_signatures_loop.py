@@ -111,6 +111,15 @@ def test_propose_exports_unknown_pairs_of_clusters_with_sheets(world, tmp_path):
     assert budget["proposed_clusters"] == len({r["cluster"] for r in kept})
     with pytest.raises(InputError, match="max_pairs 0"):
         propose(world["run"], tmp_path / "none", signatures=planted, max_pairs=0)
+    # split: the families above 3 works are cut again at smaller radii instead of left out
+    cut = propose(world["run"], tmp_path / "split", method="dbscan", method_kwargs={"eps": 0.01},
+                  signatures=(sig, *planted[1:]), sheets=False, max_cluster_size=3, split=True)
+    assert cut["split"] and not cut["too_large"] and cut["proposed_pairs"] > 0
+    pieces = json.loads((tmp_path / "split" / "proposals.json").read_text(encoding="utf-8"))["clusters_proposed"]
+    assert all(2 <= len(c["works"]) <= 3 for c in pieces)
+    family = {w: f["motif"] for f in families for w in f["works"]}
+    assert all(len({family[w["id"]] for w in c["works"]}) == 1 for c in pieces)  # pieces of one family each
+    assert {tuple(sorted((r["a"], r["b"]))) for r in _read(tmp_path / "split" / "verdicts.csv")} <= held_pairs
 
 
 def test_round_trip_simulate_annotate_adds_links_and_next_round_skips_them(world, tmp_path):
@@ -211,6 +220,10 @@ def test_cli_propose_on_the_run_and_export_stays_the_default(world, tmp_path):
     bad = _cli("signatures", "propose", world["run"], "--out", tmp_path / "q", "--method", "spectral")
     assert bad.exit_code == 2 and "unknown clustering method" in bad.output
     assert not (tmp_path / "q").exists()
+    kmeans_split = _cli("signatures", "propose", world["run"], "--out", tmp_path / "s", "--method", "kmeans",
+                        "--method-kwargs", '{"n_clusters": 4}', "--max-cluster-size", "3", "--split")
+    assert kmeans_split.exit_code == 2 and "needs OPTICS or DBSCAN" in kmeans_split.output
+    assert not (tmp_path / "s").exists()
     export = _cli("signatures", world["run"], "--quiet", "--json")
     assert export.exit_code == 0, export.output
     assert json.loads(export.stdout)["key"] == "signatures-run"

@@ -106,6 +106,51 @@ def cluster(signatures, method="optics", fast: bool | None = None, **kwargs) -> 
     return np.asarray(estimator.fit_predict(x), dtype=np.int64)
 
 
+def split_large(signatures, labels, max_size: int, method="optics", shrink: float = 0.8, min_radius: float = 1e-4,
+                **kwargs) -> np.ndarray:
+    """``labels`` with every cluster above ``max_size`` members cut again at a smaller radius.
+
+    OPTICS and DBSCAN chain: one radius that separates most families can still join hundreds of works
+    through a path of close pairs. Each too-large cluster is clustered on its own (the same ``method``
+    and ``kwargs``) with its radius (``max_eps`` for OPTICS, ``eps`` for DBSCAN) times ``shrink``, again
+    and again for the pieces still too large, until each piece fits or the radius is below
+    ``min_radius``; works left single at a cut become noise. Pieces get fresh labels after the
+    existing ones; clusters that fit keep theirs.
+    """
+    if not isinstance(method, str) or method.strip().lower() not in ("optics", "dbscan"):
+        raise InputError(f"splitting large clusters needs OPTICS or DBSCAN, not {method!r}",
+                         "pass method='optics' or 'dbscan', or leave the large clusters as they are")
+    name = method.strip().lower()
+    if not 0 < shrink < 1:
+        raise InputError(f"shrink {shrink} is not in (0, 1)", "pass e.g. shrink=0.8")
+    if max_size < 2:
+        raise InputError(f"max_size {max_size} leaves no cluster", "pass 2 or more")
+    x = _as_matrix(signatures)
+    out = np.asarray(labels, dtype=np.int64).copy()
+    if len(out) != len(x):
+        raise InputError(f"{len(out)} labels for {len(x)} signatures", "pass one label per signature")
+    key = "max_eps" if name == "optics" else "eps"
+    radius0 = float(kwargs.pop(key, METHODS[name][1][key]))
+    sizes = np.bincount(out[out >= 0]) if (out >= 0).any() else np.zeros(0, dtype=np.int64)
+    todo = [(np.flatnonzero(out == c), radius0) for c in np.flatnonzero(sizes > max_size)]
+    fresh = int(out.max()) + 1 if len(out) else 0
+    while todo:
+        members, radius = todo.pop()
+        out[members] = -1
+        radius *= shrink
+        if radius < min_radius:
+            continue
+        sub = cluster(x[members], name, **{**kwargs, key: radius})
+        for c in np.unique(sub[sub >= 0]).tolist():
+            piece = members[sub == c]
+            if len(piece) > max_size:
+                todo.append((piece, radius))
+            elif len(piece) > 1:
+                out[piece] = fresh
+                fresh += 1
+    return out
+
+
 def _why_not_graph(name: str, kwargs: dict, estimator, n: int) -> str | None:
     """Why the radius graph cannot stand in for the estimator's own neighbour search (None: it can).
     Invalid parameters are left to the plain path, where scikit-learn reports them."""

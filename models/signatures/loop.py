@@ -141,11 +141,13 @@ def calibrate_eps(signatures, families, grid=None, min_samples: int = 2, beta: f
 
 
 def run_clusters(run_dir, sig, works, graph, method="optics", method_kwargs: dict | None = None, max_eps="auto",
-                 max_cluster_size: int | None = 12):
+                 max_cluster_size: int | None = 12, split: bool = False):
     """``(labels, the clusterer's kwargs, calibration or None)`` of a run's collection signatures; for
     OPTICS, ``max_eps="auto"`` is :func:`calibrate_eps` on the run's validation and test connections
-    (see :func:`propose`), a number fixes it, ``None`` leaves ``method_kwargs`` alone."""
-    from artkg.models.signatures.clusters import cluster
+    (see :func:`propose`), a number fixes it, ``None`` leaves ``method_kwargs`` alone. ``split``: cut
+    clusters above ``max_cluster_size`` again at smaller radii
+    (:func:`~artkg.models.signatures.clusters.split_large`) instead of leaving them whole."""
+    from artkg.models.signatures.clusters import cluster, split_large
 
     method_kwargs = dict(method_kwargs or {})
     calibration = None
@@ -162,13 +164,16 @@ def run_clusters(run_dir, sig, works, graph, method="optics", method_kwargs: dic
                      calibration["max_eps"], calibration["families"], calibration["recall"], calibration["precision"])
         else:
             method_kwargs["max_eps"] = float(max_eps)
-    return cluster(sig, method, **method_kwargs), method_kwargs, calibration
+    labels = cluster(sig, method, **method_kwargs)
+    if split and max_cluster_size is not None:
+        labels = split_large(sig, labels, max_cluster_size, method, **method_kwargs)
+    return labels, method_kwargs, calibration
 
 
 def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict | None = None,
             max_cluster_size: int = 12, max_pairs: int | None = None, sheets: bool = True, image_root=None,
             device: str = "auto", progress: bool = False, overwrite: bool = False, signatures=None,
-            max_eps="auto") -> dict:
+            max_eps="auto", split: bool = False) -> dict:
     """Export the clusters of ``run_dir``'s signatures that hold unknown pairs (see the module docstring).
 
     ``max_eps`` (OPTICS only): ``"auto"`` cuts the OPTICS ordering where it best recovers the run's
@@ -180,7 +185,9 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
     swamp the annotator; they are counted in ``too_large``). ``max_pairs``: the annotator's budget; only
     that many unknown pairs are exported, the most similar of all clusters (a cluster left without a pair
     is not exported; the rest are counted in ``beyond_max_pairs`` and come back in the next round).
-    Returns the summary written to ``proposals.json`` (without the clusters)."""
+    ``split`` (OPTICS and DBSCAN): cut such clusters again at smaller radii until the pieces fit
+    (:func:`~artkg.models.signatures.clusters.split_large`; a chained cluster of hundreds of works then
+    yields proposals too). Returns the summary written to ``proposals.json`` (without the clusters)."""
     from artkg.models.signatures.loss import l2_normalise
 
     out = Path(out)
@@ -192,27 +199,29 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
         raise InputError(f"max_pairs {max_pairs} leaves no pair to propose", "pass 1 or more, or leave it unset")
     sig, works, paths, graph = signatures or collection_signatures(run_dir, graph_dir, image_root, device, progress)
     labels, method_kwargs, calibration = run_clusters(run_dir, sig, works, graph, method, method_kwargs, max_eps,
-                                                      max_cluster_size)
+                                                      max_cluster_size, split)
     x = l2_normalise(sig)
-    known = known_pairs(graph)
+    links = graph.visual_links
+    n_art = int(max(graph.num_nodes("artwork"), 1))
+    known = np.unique(np.minimum(links.src, links.dst).astype(np.int64) * n_art + np.maximum(links.src, links.dst))
     iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
-    candidates, too_large, members_of = [], [], {}
+    cand, too_large, members_of = [], [], {}
     for c in np.unique(labels[labels >= 0]).tolist():
         members = members_of[c] = np.flatnonzero(labels == c)
         if len(members) > max_cluster_size:
             too_large.append(int(len(members)))
             continue
-        sims = x[members] @ x[members].T
-        for i in range(len(members)):
-            for j in range(i + 1, len(members)):
-                a, b = int(works[members[i]]), int(works[members[j]])
-                if (min(a, b), max(a, b)) not in known:
-                    candidates.append((-float(sims[i, j]), int(c), i, j))
-    candidates.sort()  # most similar first (ties: by cluster, then position)
-    dropped = max(0, len(candidates) - max_pairs) if max_pairs is not None else 0
+        i, j = np.triu_indices(len(members), k=1)
+        a, b = works[members[i]].astype(np.int64), works[members[j]].astype(np.int64)
+        new = ~np.isin(np.minimum(a, b) * n_art + np.maximum(a, b), known)
+        sims = (x[members] @ x[members].T)[i[new], j[new]]
+        cand.append(np.stack([-sims, np.full(int(new.sum()), c), i[new], j[new]], axis=1))
+    cand = np.concatenate(cand) if cand else np.zeros((0, 4))
+    cand = cand[np.lexsort((cand[:, 3], cand[:, 2], cand[:, 1], cand[:, 0]))]  # most similar first, then by cluster
+    dropped = max(0, len(cand) - max_pairs) if max_pairs is not None else 0
     by_cluster: dict[int, list] = {}
-    for s, c, i, j in candidates[:len(candidates) - dropped]:
-        by_cluster.setdefault(c, []).append((i, j, -s))
+    for s, c, i, j in cand[:len(cand) - dropped].tolist():
+        by_cluster.setdefault(int(c), []).append((int(i), int(j), -s))
     clusters, rows = [], []
     for c, pairs in sorted(by_cluster.items()):
         members = members_of[c]
@@ -225,7 +234,7 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
             rows.append([wa["id"], wb["id"], "", int(c), round(s, 6), wa["label"], wb["label"], wa["image"], wb["image"]])
     if dropped:
         log.info("%d of %d unknown pairs kept (max_pairs), the most similar; %d left for a later round",
-                 len(rows), len(candidates), dropped)
+                 len(rows), len(cand), dropped)
     if too_large:
         log.warning("%d clusters above %d works were not proposed (sizes %s); tighten the clustering "
                     "(e.g. max_eps) or raise max_cluster_size", len(too_large), max_cluster_size, too_large[:5])
@@ -234,7 +243,8 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
                "method_kwargs": method_kwargs, "calibration": calibration, "works": int(len(works)),
                "clusters": int(len(np.unique(labels[labels >= 0]))), "noise": int((labels < 0).sum()),
                "proposed_clusters": len(clusters), "proposed_pairs": len(rows), "too_large": too_large,
-               "max_cluster_size": int(max_cluster_size), "max_pairs": max_pairs, "beyond_max_pairs": dropped}
+               "max_cluster_size": int(max_cluster_size), "max_pairs": max_pairs, "beyond_max_pairs": dropped,
+               "split": bool(split)}
     _write(out, summary, clusters, rows, sheets)
     return summary
 
