@@ -139,8 +139,10 @@ def _method_kwargs(text: Optional[str]) -> dict:
 def propose(
     run: Path = typer.Argument(..., help="A signatures run directory."),
     out: Path = typer.Option(..., "--out", help="Folder for verdicts.csv, proposals.json and sheets/."),
-    method: str = typer.Option("optics", "--method", help="optics, dbscan, hdbscan or kmeans (scikit-learn)."),
-    method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer."),
+    method: str = typer.Option("optics", "--method", help="optics, dbscan, hdbscan or kmeans (scikit-learn), or "
+                                                          "neighbours: each work's nearest pairs, ranked by CSLS."),
+    method_kwargs: Optional[str] = typer.Option(None, "--method-kwargs", help="JSON options of the clusterer "
+                                                "(neighbours: k and hub_k)."),
     max_eps: str = MaxEpsOption,
     max_cluster_size: int = typer.Option(12, "--max-cluster-size", help="Larger clusters are not proposed."),
     split: bool = typer.Option(False, "--split", help="Cut larger clusters again at smaller radii until they fit "

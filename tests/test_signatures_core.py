@@ -325,6 +325,37 @@ def test_split_large_cuts_a_chained_cluster_until_the_pieces_fit():
         split_large(x, labels, 5, "dbscan", shrink=1.0)
 
 
+def test_nearest_pairs_csls_against_brute_force_and_blocks():
+    from artkg.models.signatures.neighbours import nearest_pairs
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 8))
+    x[:20] = x[0] + 0.05 * rng.normal(size=(20, 8))  # a blob: every pair in it is close by plain cosine
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    sim = xn @ xn.T
+    np.fill_diagonal(sim, -np.inf)
+    k, hub_k = 4, 6
+    near = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    hub = -np.sort(-sim, axis=1)[:, :hub_k].mean(axis=1)
+    want = {(min(a, b), max(a, b)) for a in range(60) for b in near[a].tolist()}
+    got = nearest_pairs(x, k=k, hub_k=hub_k)
+    assert set(zip(got["i"].tolist(), got["j"].tolist())) == want and (got["i"] < got["j"]).all()
+    assert np.allclose(got["hub"], hub, atol=1e-6)
+    assert np.allclose(got["cosine"], sim[got["i"], got["j"]])
+    assert np.allclose(got["score"], 2 * sim[got["i"], got["j"]] - hub[got["i"]] - hub[got["j"]], atol=1e-6)
+    assert (np.diff(got["score"]) <= 0).all()
+    # the blob's pairs lead by plain cosine; CSLS discounts them against the blob's own closeness
+    plain = nearest_pairs(x, k=k, hub_k=0)
+    assert np.array_equal(plain["score"], plain["cosine"]) and (plain["hub"] == 0).all()
+    assert (plain["i"][:10] < 20).all() and (got["i"][:10] >= 20).mean() > 0.5
+    blocks = nearest_pairs(x, k=k, hub_k=hub_k, chunk_size=7)
+    assert all(np.array_equal(blocks[key], got[key]) for key in ("i", "j", "score", "hub"))
+    with pytest.raises(InputError, match="k >= 1"):
+        nearest_pairs(x, k=0)
+    with pytest.raises(InputError, match="no pair"):
+        nearest_pairs(x[:1])
+
+
 def test_family_scores_hand_case():
     labels = np.array([0, 0, 0, 1, 1, -1, -1, 2, 2, 2, 2, 2])   # cluster sizes: 0 -> 3, 1 -> 2, 2 -> 5
     families = [[0, 1, 2],        # whole cluster 0: recall 1, precision 2/2

@@ -120,6 +120,19 @@ def test_propose_exports_unknown_pairs_of_clusters_with_sheets(world, tmp_path):
     family = {w: f["motif"] for f in families for w in f["works"]}
     assert all(len({family[w["id"]] for w in c["works"]}) == 1 for c in pieces)  # pieces of one family each
     assert {tuple(sorted((r["a"], r["b"]))) for r in _read(tmp_path / "split" / "verdicts.csv")} <= held_pairs
+    # neighbours: the best-scoring unknown pairs among each work's nearest, grouped into clusters
+    near = propose(world["run"], tmp_path / "near", method="neighbours", method_kwargs={"k": 3},
+                   signatures=(sig, *planted[1:]), sheets=False, max_pairs=6)
+    pairs = _read(tmp_path / "near" / "verdicts.csv")
+    assert near["proposed_pairs"] == len(pairs) == 6 and near["beyond_max_pairs"] > 0
+    assert near["method_kwargs"] == {"k": 3, "hub_k": 10}
+    assert not any(tuple(sorted((index[r["a"]], index[r["b"]]))) in known for r in pairs)
+    groups = json.loads((tmp_path / "near" / "proposals.json").read_text(encoding="utf-8"))["clusters_proposed"]
+    assert sum(len(g["pairs"]) for g in groups) == 6 and near["proposed_clusters"] == len(groups)
+    for g in groups:  # each group is the works its pairs connect
+        assert sorted({i for p in g["pairs"] for i in p[:2]}) == list(range(len(g["works"])))
+    with pytest.raises(InputError, match="takes no"):
+        propose(world["run"], tmp_path / "bad", method="neighbours", method_kwargs={"eps": 0.1}, signatures=planted)
 
 
 def test_round_trip_simulate_annotate_adds_links_and_next_round_skips_them(world, tmp_path):

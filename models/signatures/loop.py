@@ -10,7 +10,9 @@ One round is three commands::
 :func:`propose` computes the fine-tuned signature of every artwork with an image, clusters them
 (:func:`~artkg.models.signatures.clusters.cluster`, OPTICS by default) and keeps the clusters holding at
 least one pair of works that the graph does not link yet (in any kind: a pair once judged negative
-is not proposed again). It writes, staged and renamed into place:
+is not proposed again); or, with ``method="neighbours"``, it takes the unknown pairs among each work's
+nearest works, ranked against hubs (CSLS), and groups the best of them. It writes, staged and
+renamed into place:
 
 - ``verdicts.csv`` — one row per proposed pair: ``a``, ``b`` (artwork IRIs), an empty ``kind`` for the
   annotator, ``cluster``, ``similarity`` (cosine of the signatures), both labels and image paths;
@@ -37,6 +39,7 @@ from artkg.kg.errors import InputError
 
 log = logging.getLogger("artkg")
 
+NEIGHBOURS = "neighbours"  # propose's method of nearest pairs, ranked by CSLS (see neighbours.py)
 VERDICTS = "verdicts.csv"
 PROPOSALS = "proposals.json"
 SHEETS = "sheets"
@@ -187,7 +190,12 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
     is not exported; the rest are counted in ``beyond_max_pairs`` and come back in the next round).
     ``split`` (OPTICS and DBSCAN): cut such clusters again at smaller radii until the pieces fit
     (:func:`~artkg.models.signatures.clusters.split_large`; a chained cluster of hundreds of works then
-    yields proposals too). Returns the summary written to ``proposals.json`` (without the clusters)."""
+    yields proposals too). ``method="neighbours"`` proposes pairs instead of clusters: the unknown pairs
+    among each work's ``k`` nearest, ranked by CSLS (:func:`~artkg.models.signatures.neighbours.nearest_pairs`,
+    ``method_kwargs`` ``k`` and ``hub_k``, both 10 by default), the best ``max_pairs`` of them (without a
+    budget, those scoring above 0); the kept pairs' connected groups are the exported clusters
+    (``max_cluster_size``, ``split`` and ``max_eps`` do not apply). Returns the summary written to
+    ``proposals.json`` (without the clusters)."""
     from artkg.models.signatures.loss import l2_normalise
 
     out = Path(out)
@@ -198,30 +206,46 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
     if max_pairs is not None and max_pairs < 1:
         raise InputError(f"max_pairs {max_pairs} leaves no pair to propose", "pass 1 or more, or leave it unset")
     sig, works, paths, graph = signatures or collection_signatures(run_dir, graph_dir, image_root, device, progress)
-    labels, method_kwargs, calibration = run_clusters(run_dir, sig, works, graph, method, method_kwargs, max_eps,
-                                                      max_cluster_size, split)
-    x = l2_normalise(sig)
     links = graph.visual_links
     n_art = int(max(graph.num_nodes("artwork"), 1))
     known = np.unique(np.minimum(links.src, links.dst).astype(np.int64) * n_art + np.maximum(links.src, links.dst))
-    iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
-    cand, too_large, members_of = [], [], {}
-    for c in np.unique(labels[labels >= 0]).tolist():
-        members = members_of[c] = np.flatnonzero(labels == c)
-        if len(members) > max_cluster_size:
-            too_large.append(int(len(members)))
-            continue
-        i, j = np.triu_indices(len(members), k=1)
-        a, b = works[members[i]].astype(np.int64), works[members[j]].astype(np.int64)
-        new = ~np.isin(np.minimum(a, b) * n_art + np.maximum(a, b), known)
-        sims = (x[members] @ x[members].T)[i[new], j[new]]
-        cand.append(np.stack([-sims, np.full(int(new.sum()), c), i[new], j[new]], axis=1))
-    cand = np.concatenate(cand) if cand else np.zeros((0, 4))
-    cand = cand[np.lexsort((cand[:, 3], cand[:, 2], cand[:, 1], cand[:, 0]))]  # most similar first, then by cluster
+
+    def unknown(a, b):  # rows -> True where the graph links neither way
+        wa, wb = works[a].astype(np.int64), works[b].astype(np.int64)
+        return ~np.isin(np.minimum(wa, wb) * n_art + np.maximum(wa, wb), known)
+
+    calibration, too_large = None, []
+    if isinstance(method, str) and method.strip().lower() == NEIGHBOURS:
+        method_kwargs, labels, cand = _neighbour_candidates(sig, method_kwargs, max_pairs, unknown)
+    else:
+        labels, method_kwargs, calibration = run_clusters(run_dir, sig, works, graph, method, method_kwargs, max_eps,
+                                                          max_cluster_size, split)
+        x = l2_normalise(sig)
+        cand = []
+        for c in np.unique(labels[labels >= 0]).tolist():
+            members = np.flatnonzero(labels == c)
+            if len(members) > max_cluster_size:
+                too_large.append(int(len(members)))
+                continue
+            i, j = np.triu_indices(len(members), k=1)
+            new = unknown(members[i], members[j])
+            sims = (x[members] @ x[members].T)[i[new], j[new]]
+            cand.append(np.stack([-sims, np.full(int(new.sum()), c), members[i[new]], members[j[new]], sims], axis=1))
+        cand = np.concatenate(cand) if cand else np.zeros((0, 5))
+        cand = cand[np.lexsort((cand[:, 3], cand[:, 2], cand[:, 1], cand[:, 0]))]  # most similar first, then by cluster
     dropped = max(0, len(cand) - max_pairs) if max_pairs is not None else 0
-    by_cluster: dict[int, list] = {}
-    for s, c, i, j in cand[:len(cand) - dropped].tolist():
-        by_cluster.setdefault(int(c), []).append((int(i), int(j), -s))
+    cand = cand[:len(cand) - dropped]
+    if labels is None:  # neighbours: the kept pairs' connected groups are the clusters
+        labels = _pair_groups(len(sig), cand[:, 2:4].astype(np.int64))
+        cand[:, 1] = labels[cand[:, 2].astype(np.int64)]
+    iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
+    members_of, by_cluster = {}, {}
+    for _, c, a, b, sim in cand.tolist():
+        c, a, b = int(c), int(a), int(b)
+        if c not in members_of:
+            members_of[c] = np.flatnonzero(labels == c)
+        m = members_of[c]
+        by_cluster.setdefault(c, []).append((int(np.searchsorted(m, a)), int(np.searchsorted(m, b)), sim))
     clusters, rows = [], []
     for c, pairs in sorted(by_cluster.items()):
         members = members_of[c]
@@ -234,7 +258,7 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
             rows.append([wa["id"], wb["id"], "", int(c), round(s, 6), wa["label"], wb["label"], wa["image"], wb["image"]])
     if dropped:
         log.info("%d of %d unknown pairs kept (max_pairs), the most similar; %d left for a later round",
-                 len(rows), len(cand), dropped)
+                 len(rows), len(rows) + dropped, dropped)
     if too_large:
         log.warning("%d clusters above %d works were not proposed (sizes %s); tighten the clustering "
                     "(e.g. max_eps) or raise max_cluster_size", len(too_large), max_cluster_size, too_large[:5])
@@ -247,6 +271,36 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
                "split": bool(split)}
     _write(out, summary, clusters, rows, sheets)
     return summary
+
+
+def _neighbour_candidates(sig, method_kwargs, max_pairs, unknown):
+    """``(kwargs, None, [m, 5] rows of (−score, −1, i, j, cosine)))``: the unknown pairs among each
+    work's nearest, best CSLS score first (without a budget, those scoring above 0)."""
+    from artkg.models.signatures.neighbours import nearest_pairs
+
+    kwargs = {"k": 10, "hub_k": 10, **(method_kwargs or {})}
+    bad = sorted(set(kwargs) - {"k", "hub_k", "chunk_size"})
+    if bad:
+        raise InputError(f"the neighbours method takes no {bad}", 'pass k and hub_k only, e.g. {"k": 10, "hub_k": 10}')
+    p = nearest_pairs(sig, **kwargs)
+    keep = unknown(p["i"], p["j"])
+    if max_pairs is None and kwargs["hub_k"]:
+        keep &= p["score"] > 0
+    cand = np.stack([-p["score"], np.full(len(p["i"]), -1.0), p["i"], p["j"], p["cosine"]], axis=1)[keep]
+    return kwargs, None, cand
+
+
+def _pair_groups(n: int, pairs: np.ndarray) -> np.ndarray:
+    """``[n]`` labels: the connected groups of ``pairs`` numbered 0.. by their lowest row; ``-1`` for rows
+    in no pair."""
+    from artkg.models.signatures.split import components
+
+    labels = np.full(n, -1, dtype=np.int64)
+    if len(pairs):
+        comp = components(n, pairs)
+        linked = np.unique(pairs)
+        labels[linked] = np.unique(comp[linked], return_inverse=True)[1]
+    return labels
 
 
 def _write(out: Path, summary: dict, clusters: list, rows: list, sheets: bool) -> None:
