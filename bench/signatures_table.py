@@ -52,7 +52,7 @@ DEFAULT_CONFIG = {"epochs": 12, "lr": 3e-4, "distance": "chord", "margin": 0.1, 
                   "threads": 2}
 MAX_CLUSTER = 12  # propose's default max_cluster_size
 # the round's proposals: clusters of up to 40 works, the annotator's budget the 400 most similar pairs
-ROUND = {"max_cluster_size": 40, "max_pairs": 400, "split": False}
+ROUND = {"method": "optics", "max_cluster_size": 40, "max_pairs": 400, "split": False}
 THESIS_LOSS = {"distance": "cosine", "margin": 0.01, "margin2": 0.1}
 # the round's retraining: 4 more epochs from R0's weights, the learning rate decaying from 1e-4 to 0,
 # two stages trained at first and one more each epoch
@@ -322,7 +322,8 @@ def table(results: list[dict], config: dict) -> str:
     rnd = [r["round"] for r in results]
     lines = head + rows + ["", "The round, per seed: " + "; ".join(
         f"seed {r['seed']}: {x['proposed_pairs']} pairs proposed in {x['proposed_clusters']} clusters "
-        + (f"(clusters of more than {x['max_cluster_size']} works cut again until they fit" if x.get("split") else
+        + ("(the unknown pairs among each work's 10 nearest, best CSLS first" if x.get("method") == "neighbours" else
+           f"(clusters of more than {x['max_cluster_size']} works cut again until they fit" if x.get("split") else
            f"({x.get('too_large_clusters', '?')} clusters of more than {x.get('max_cluster_size', 12)} works, "
            f"{x.get('too_large_works', '?')} works, not proposed")
         + (f"; {x.get('beyond_max_pairs', 0)} pairs beyond the budget of {x['max_pairs']}" if x.get("max_pairs") else "")
@@ -378,6 +379,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--max-cluster-size", type=int, default=ROUND["max_cluster_size"], help="propose's")
     p.add_argument("--max-pairs", type=int, default=ROUND["max_pairs"],
                    help="propose's: the annotator's budget (0: every pair, as reports before it)")
+    p.add_argument("--method", default=ROUND["method"], choices=("optics", "neighbours"),
+                   help="propose's: OPTICS clusters, or each work's nearest pairs ranked by CSLS")
     p.add_argument("--split", action=argparse.BooleanOptionalAction, default=ROUND["split"],
                    help="propose's: cut clusters above --max-cluster-size again at smaller radii")
     p.add_argument("--rescore", type=Path, default=None, help="a finished signatures_table.json: recompute its "
@@ -385,7 +388,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--round-only", type=Path, default=None, help="a finished signatures_table.json: retrain only "
                    "R1 and the control from the R0 runs and annotated worlds in --work, and recompute their rows")
     a = p.parse_args(argv)
-    a.round = {"max_cluster_size": a.max_cluster_size, "max_pairs": a.max_pairs or None, "split": a.split}
+    a.round = {"method": a.method, "max_cluster_size": a.max_cluster_size, "max_pairs": a.max_pairs or None,
+               "split": a.split}
     a.runs = ("retrained", *a.runs)
     if a.round_only:
         report = json.loads(a.round_only.read_text(encoding="utf-8"))
