@@ -19,11 +19,15 @@ Sections (each in its own child process, ``--threads`` torch/BLAS/OpenMP threads
    cosine distance ≈ σ²/(1 + σ²): 0.01–0.08, under 0.13); the other ~75,000 works isotropic random
    unit vectors (pairwise distance 1 ± 0.03: far apart); rows shuffled, seed 0. The families'
    recovery (``family_scores``) is reported as a sanity check.
-3. **cluster_compare** — the same recipe at 5,000 works (250 families): plain scikit-learn
+3. **pairs_large** — ``nearest_pairs`` (each work's 10 nearest, CSLS over 10: the candidates of
+   ``propose --method neighbours``) on the cluster_large rows, against ``cluster(sig, "optics")`` on
+   the same rows in the same process: **pairs ÷ optics** of the wall times, and the share of family
+   pairs among the top-scoring pairs (as many as there are family pairs).
+4. **cluster_compare** — the same recipe at 5,000 works (250 families): plain scikit-learn
    (``fast=False``: ``OPTICS(metric="cosine")``, brute force per work) against the radius graph
    (``fast=True``), interleaved; **plain ÷ fast** of the medians and whether the labels are identical.
 
-Usage: ``python bench/bench_signatures.py [--quick] [--only extraction cluster_large cluster_compare]
+Usage: ``python bench/bench_signatures.py [--quick] [--only extraction cluster_large pairs_large cluster_compare]
 [--repeat R] [--threads T]``. Table on stdout, JSON in ``bench/out/bench_signatures.json``.
 """
 from __future__ import annotations
@@ -41,6 +45,8 @@ SIZES = {"extraction": ({"images": 160, "batch_size": 32, "image_size": 224},  #
                         {"images": 24, "batch_size": 8, "image_size": 224}),
          "cluster_large": ({"n": 100_000, "dim": 1280, "families": 5000},
                            {"n": 10_000, "dim": 1280, "families": 500}),
+         "pairs_large": ({"n": 100_000, "dim": 1280, "families": 5000},
+                         {"n": 10_000, "dim": 1280, "families": 500}),
          "cluster_compare": ({"n": 5000, "dim": 1280, "families": 250},
                              {"n": 1000, "dim": 256, "families": 50})}
 REPEAT = (5, 2)  # (full, quick) interleaved rounds
@@ -250,9 +256,46 @@ def report_cluster_compare(r: dict, threads: int, info: dict) -> dict:
     return ratios
 
 
+def worker_pairs_large(cfg: dict, repeat: int, threads: int) -> dict:
+    import numpy as np
+    from artkg.models.signatures.clusters import cluster
+    from artkg.models.signatures.neighbours import nearest_pairs
+
+    set_threads(threads)
+    x, groups = synthetic_signatures(cfg["n"], cfg["dim"], cfg["families"])
+    t0 = time.perf_counter()
+    cluster(x, "optics")  # the baseline, in the same process and on the same rows
+    optics_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    p = nearest_pairs(x, k=10, hub_k=10)
+    pairs_s = time.perf_counter() - t0
+    fam = np.full(len(x), -1)
+    for f, g in enumerate(groups):
+        fam[g] = f
+    n_true = sum(len(g) * (len(g) - 1) // 2 for g in groups)
+    top_i, top_j = p["i"][:n_true], p["j"][:n_true]
+    return {**cfg, "threads": threads, "optics_s": optics_s, "pairs_s": pairs_s, "pairs": int(len(p["i"])),
+            "family_pairs": n_true, "precision_at_family_pairs": float(np.mean((fam[top_i] >= 0) & (fam[top_i] == fam[top_j]))),
+            "peak_rss_mib": round(peak_rss_mib(), 1)}
+
+
+def report_pairs_large(r: dict, threads: int, info: dict) -> dict:
+    ratios = {"pairs_large_n": r["n"], "pairs_over_optics": round(r["pairs_s"] / r["optics_s"], 2),
+              "pairs_large_precision": round(r["precision_at_family_pairs"], 3)}
+    print(f"bench_signatures pairs_large: nearest_pairs (10 nearest, CSLS over 10) on {r['n']:,} × {r['dim']} "
+          f"signatures, {threads} thread(s), once, against cluster(sig, 'optics') on the same rows")
+    print(table([["cluster(sig, 'optics') (baseline)", f"{r['optics_s']:.1f}", "1.0×"],
+                 ["nearest_pairs(sig, k=10, hub_k=10)", f"{r['pairs_s']:.1f}", f"{ratios['pairs_over_optics']}×"]],
+                ["variant", "wall (s)", "variant ÷ baseline"]))
+    print(f"signatures: {r['pairs']:,} candidate pairs; the top {r['family_pairs']:,} by CSLS are family pairs in "
+          f"{100 * r['precision_at_family_pairs']:.1f} %; peak RSS {r['peak_rss_mib'] / 1024:.2f} GiB\n")
+    return ratios
+
+
 # ---------------------------------------------------------------------------------- sections
 SECTIONS = {"extraction": (worker_extraction, report_extraction),
             "cluster_large": (worker_cluster_large, report_cluster_large),
+            "pairs_large": (worker_pairs_large, report_pairs_large),
             "cluster_compare": (worker_cluster_compare, report_cluster_compare)}
 
 
