@@ -46,7 +46,7 @@ def test_bench_faiss_quick():
      ("ours_over_bare_throughput", "bare_over_ours_latency", "fit_peak_gib", "eval_peak_over_raw")),
     ("bench_multimodal", "multimodal: total late fusion bare/library", ("bare_over_library_total",)),
     ("bench_signatures", "signatures: extraction ours/bare throughput",
-     ("ours_over_bare_throughput", "cluster_large_s", "plain_over_fast")),
+     ("ours_over_bare_throughput", "cluster_large_s", "plain_over_fast", "pairs_over_optics")),
 ])
 def test_learning_benchmarks_quick(name, line, keys):
     """Issue 3's benchmarks (features, GraphCLIP epoch, memory) in their small --quick variants."""
@@ -64,6 +64,7 @@ def test_learning_benchmarks_quick(name, line, keys):
         assert report["result"]["max_abs_loss_diff"] < 1e-3
     if name == "bench_signatures":  # the fast clustering gave plain scikit-learn's labels
         assert report["ratios"]["identical_labels"] is True
+        assert report["ratios"]["pairs_large_precision"] > 0.9  # CSLS finds the planted families' pairs
     if name == "bench_recsys":  # the bare loop trains the same network; the bare top 20 are ours
         assert report["result"]["throughput"]["max_abs_loss_diff"] < 1e-3
         assert all(report["result"]["latency"]["same_top20"].values())
