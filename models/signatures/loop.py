@@ -214,7 +214,7 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
         wa, wb = works[a].astype(np.int64), works[b].astype(np.int64)
         return ~np.isin(np.minimum(wa, wb) * n_art + np.maximum(wa, wb), known)
 
-    calibration, too_large = None, []
+    calibration, too_large, members_of = None, [], {}
     if isinstance(method, str) and method.strip().lower() == NEIGHBOURS:
         method_kwargs, labels, cand = _neighbour_candidates(sig, method_kwargs, max_pairs, unknown)
     else:
@@ -223,7 +223,7 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
         x = l2_normalise(sig)
         cand = []
         for c in np.unique(labels[labels >= 0]).tolist():
-            members = np.flatnonzero(labels == c)
+            members = members_of[c] = np.flatnonzero(labels == c)
             if len(members) > max_cluster_size:
                 too_large.append(int(len(members)))
                 continue
@@ -239,10 +239,10 @@ def propose(run_dir, out, graph_dir=None, method="optics", method_kwargs: dict |
         labels = _pair_groups(len(sig), cand[:, 2:4].astype(np.int64))
         cand[:, 1] = labels[cand[:, 2].astype(np.int64)]
     iris, names = graph.iris["artwork"], graph.labels.get("artwork", [])
-    members_of, by_cluster = {}, {}
+    by_cluster = {}
     for _, c, a, b, sim in cand.tolist():
         c, a, b = int(c), int(a), int(b)
-        if c not in members_of:
+        if c not in members_of:  # neighbours' groups (the clusters' members were kept above)
             members_of[c] = np.flatnonzero(labels == c)
         m = members_of[c]
         by_cluster.setdefault(c, []).append((int(np.searchsorted(m, a)), int(np.searchsorted(m, b)), sim))

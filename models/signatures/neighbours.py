@@ -55,9 +55,9 @@ def nearest_pairs(signatures, k: int = 10, hub_k: int = 10, chunk_size: int | No
     a = np.repeat(np.arange(n, dtype=np.int64), k)
     b = near.ravel()
     i, j = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0).T
-    cos = np.empty(len(i))
-    for s in range(0, len(i), 1 << 14):  # in chunks: gathering all pairs' rows at once costs n·k·d floats twice
-        cos[s:s + (1 << 14)] = np.einsum("ij,ij->i", x64[i[s:s + (1 << 14)]], x64[j[s:s + (1 << 14)]])
+    cos, part = np.empty(len(i)), 1 << 14
+    for s in range(0, len(i), part):  # in chunks: gathering all pairs' rows at once costs n·k·d floats twice
+        cos[s:s + part] = np.einsum("ij,ij->i", x64[i[s:s + part]], x64[j[s:s + part]])
     score = 2.0 * cos - hub[i] - hub[j] if hub_k else cos
     order = np.lexsort((j, i, -score))
     return {"i": i[order], "j": j[order], "cosine": cos[order], "score": score[order], "hub": hub}
