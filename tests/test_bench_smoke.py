@@ -68,3 +68,25 @@ def test_learning_benchmarks_quick(name, line, keys):
     if name == "bench_recsys":  # the bare loop trains the same network; the bare top 20 are ours
         assert report["result"]["throughput"]["max_abs_loss_diff"] < 1e-3
         assert all(report["result"]["latency"]["same_top20"].values())
+
+
+def test_signatures_round_compare_pools_families_and_brackets_the_difference():
+    # the round bench's statistics (its training is too long for the suite): per-family scores
+    # pooled with their weights, arms averaged over runs, a bootstrap interval over families
+    sys.path.insert(0, str(BENCH))
+    import signatures_round as sr
+
+    def fam(m, r, q, d):
+        return {"mAP": m, "recall@20": r, "queries": q, "directed": d, "works": []}
+
+    control = [fam(0.2, 0.5, 2, 2), fam(0.4, 1.0, 6, 12)]
+    assert sr.pooled(control) == pytest.approx({"mAP": (0.4 + 2.4) / 8, "recall@20": (1 + 12) / 14})
+    better = [fam(0.3, 0.5, 2, 2), fam(0.6, 1.0, 6, 12)]
+    out = sr.compare({"retrained": [better, control], "control_matched": [control, control]}, boot=200)
+    half = (sr.pooled(better)["mAP"] - sr.pooled(control)["mAP"]) / 2  # one of R1's two runs is better
+    assert out["mAP"]["difference"] == pytest.approx(half)
+    low, high = out["mAP"]["interval"]
+    assert 0 < low <= half <= high  # every family gains, so every resample does
+    assert out["recall@20"]["difference"] == 0 and out["recall@20"]["interval"] == [0, 0]
+    assert out["mAP"]["runs"]["retrained"] == [sr.pooled(better)["mAP"], sr.pooled(control)["mAP"]]
+    assert out["families"] == 2 and out["pairs"] == 7
