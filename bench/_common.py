@@ -107,6 +107,17 @@ def write_json(name: str, payload: dict) -> Path:
     return path
 
 
+def write_report(args, results: list, table: str) -> dict:
+    """A table bench's report: its arguments, per-seed results and markdown table, written to
+    ``args.report`` (JSON) and the table printed."""
+    report = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "results": results,
+              "table": table}
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(table)
+    return report
+
+
 def ensure_importable() -> None:
     """Allow ``python bench/x.py`` from anywhere: bench/ itself on sys.path."""
     if str(BENCH) not in sys.path:

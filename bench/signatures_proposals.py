@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, log  # noqa: E402
+from _common import OUT, log, write_report  # noqa: E402
 from signatures_table import DEFAULT_CONFIG, confirmed_pairs  # noqa: E402
 
 METHODS = {"optics": {"max_cluster_size": 40},
@@ -106,12 +106,7 @@ def main(argv: list[str] | None = None) -> dict:
     a = p.parse_args(argv)
     a.work.mkdir(parents=True, exist_ok=True)
     results = [one_seed(s, a, a.work) for s in a.seeds]
-    report = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}, "results": results,
-              "table": table(results)}
-    a.report.parent.mkdir(parents=True, exist_ok=True)
-    a.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(report["table"])
-    return report
+    return write_report(a, results, table(results))
 
 
 if __name__ == "__main__":
