@@ -92,14 +92,20 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def world_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments of the worlds (the table bench's settings) and seeds, shared with signatures_round."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[6, 7, 8])
     p.add_argument("--artists", type=int, default=60)
     p.add_argument("--motifs", type=int, default=80)
     p.add_argument("--known", type=float, default=0.5)
     p.add_argument("--image-size", type=int, default=128)
     p.add_argument("--motif-size", type=float, default=0.4)
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = world_parser(__doc__)
     p.add_argument("--max-pairs", type=int, default=400, help="the annotator's budget, the same for every method")
     p.add_argument("--work", type=Path, default=OUT / "signatures_proposals")
     p.add_argument("--report", type=Path, default=OUT / "signatures_proposals.json")

@@ -31,7 +31,6 @@ Writes ``bench/out/signatures_round.json`` and prints a markdown table.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -43,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, log, write_report  # noqa: E402
-from signatures_proposals import world_and_r0  # noqa: E402
+from signatures_proposals import world_and_r0, world_parser  # noqa: E402
 from signatures_table import DEFAULT_CONFIG, ROUND_ROWS, WARM, confirmed_pairs, held_out  # noqa: E402
 
 CONTROL = 100  # the control's seed offset from its R1
@@ -221,13 +220,7 @@ def table(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, nargs="+", default=[6, 7, 8])
-    p.add_argument("--artists", type=int, default=60)
-    p.add_argument("--motifs", type=int, default=80)
-    p.add_argument("--known", type=float, default=0.5)
-    p.add_argument("--image-size", type=int, default=128)
-    p.add_argument("--motif-size", type=float, default=0.4)
+    p = world_parser(__doc__)
     p.add_argument("--converge", type=int, default=8, help="epochs R0 is continued before the round (0: none)")
     p.add_argument("--runs", type=int, default=2, help="R1 / control pairs trained a seed")
     p.add_argument("--method", choices=("neighbours", "optics"), default="neighbours")
