@@ -70,7 +70,7 @@ def family_scores(run: Path, truth: dict, confirmed: set, families: str) -> list
         if members.any():
             r = retrieval_scores(sig, pairs[members], ks=(20,))
             out.append({"mAP": r["mAP"], "recall@20": r["recall@20"], "queries": len(np.unique(pairs[members])),
-                        "directed": 2 * int(members.sum()), "works": fam})
+                        "directed": 2 * int(members.sum())})
     return out
 
 
@@ -92,10 +92,11 @@ def compare(scores: dict, boot: int = 2000, seed: int = 0) -> dict:
         return {}
     rng = np.random.default_rng(seed)
     draws = [np.arange(n)] + [rng.integers(0, n, n) for _ in range(boot)]
+    resampled = {arm: [[pooled(run, t) for t in draws] for run in runs] for arm, runs in scores.items()}
     out = {}
     for metric in ("mAP", "recall@20"):
-        per_arm = {arm: np.array([[pooled(run, t)[metric] for t in draws] for run in runs]).mean(axis=0)
-                   for arm, runs in scores.items()}
+        per_arm = {arm: np.array([[p[metric] for p in run] for run in runs]).mean(axis=0)
+                   for arm, runs in resampled.items()}
         vs = {}
         for arm in scores:
             if arm != ARMS[0]:
@@ -103,7 +104,7 @@ def compare(scores: dict, boot: int = 2000, seed: int = 0) -> dict:
                 vs[arm] = {"difference": float(diff[0]),
                            "interval": [float(np.quantile(diff[1:], 0.025)), float(np.quantile(diff[1:], 0.975))]}
         out[metric] = {**{arm: float(v[0]) for arm, v in per_arm.items()}, **vs[ARMS[1]], "vs": vs,
-                       "runs": {arm: [pooled(run)[metric] for run in runs] for arm, runs in scores.items()}}
+                       "runs": {arm: [run[0][metric] for run in runs] for arm, runs in resampled.items()}}
     out["families"] = n
     out["pairs"] = int(sum(f["directed"] for f in scores[ARMS[0]][0]) // 2)
     return out
@@ -161,7 +162,8 @@ def one_seed(seed: int, a) -> dict:
         r1, rc = root / f"r1_{r}", root / f"rcm_{r}"  # runs finished by an earlier call are kept
         if not (r1 / "metrics.json").is_file():  # (the round is deterministic: the same verdicts again)
             train_signatures(world, {**warm, "seed": seed + RUN * r}, out=r1, overwrite=True)
-        size = max(h["triplets"] for h in json.loads((r1 / "history.json").read_text(encoding="utf-8")))
+        history = json.loads((r1 / "history.json").read_text(encoding="utf-8"))
+        size = max(h["triplets"] for h in history)
         if not (rc / "metrics.json").is_file():
             train_signatures(before, {**warm, "seed": seed + RUN * r + CONTROL, "epoch_size": size}, out=rc,
                              overwrite=True)
@@ -169,7 +171,6 @@ def one_seed(seed: int, a) -> dict:
         runs["control_matched"].append(rc)
         if a.blind:  # as many connection draws as R1 (its views come on top: at least R1's steps)
             rb = root / f"rcb_{r}"
-            history = json.loads((r1 / "history.json").read_text(encoding="utf-8"))
             draws = max(h["triplets"] - h["negative_views"] for h in history)
             if not (rb / "metrics.json").is_file():
                 train_signatures(blind, {**warm, "seed": seed + RUN * r + 2 * CONTROL, "epoch_size": draws}, out=rb,

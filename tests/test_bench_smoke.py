@@ -77,7 +77,7 @@ def test_signatures_round_compare_pools_families_and_brackets_the_difference():
     import signatures_round as sr
 
     def fam(m, r, q, d):
-        return {"mAP": m, "recall@20": r, "queries": q, "directed": d, "works": []}
+        return {"mAP": m, "recall@20": r, "queries": q, "directed": d}
 
     control = [fam(0.2, 0.5, 2, 2), fam(0.4, 1.0, 6, 12)]
     assert sr.pooled(control) == pytest.approx({"mAP": (0.4 + 2.4) / 8, "recall@20": (1 + 12) / 14})
